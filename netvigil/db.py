@@ -49,9 +49,7 @@ class MigrationResult:
 
 
 def detect_path(conn: psycopg.Connection) -> str:
-    row = conn.execute(
-        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-    ).fetchone()
+    row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone()
     return "timescale" if row else "plain"
 
 

@@ -39,7 +39,7 @@ __all__ = [
     "project_root",
 ]
 
-SECRET = "<secret>"
+SECRET = "<secret>"  # noqa: S105 - the mask, not a secret
 
 
 class ConfigError(ValueError):

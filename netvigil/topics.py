@@ -82,8 +82,7 @@ _DECODERS: dict[type[Record], msgspec.json.Decoder[Any]] = {
 def topic_specs(settings: Settings) -> dict[str, int]:
     """Full topic name -> partition count, for creating topics."""
     return {
-        settings.topic(spec.name): spec.partitions or settings.kafka.partitions
-        for spec in TOPICS.values()
+        settings.topic(spec.name): spec.partitions or settings.kafka.partitions for spec in TOPICS.values()
     }
 
 

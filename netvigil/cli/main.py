@@ -23,6 +23,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stack": ("netvigil.cli.stack", "stack"),
     "db": ("netvigil.cli.db", "db"),
     "settings": ("netvigil.cli.settings_cmd", "settings_cmd"),
+    "devices": ("ingest.cli_devices", "devices"),
+    "snmp": ("ingest.cli_snmp", "snmp"),
+    "ping": ("ingest.cli_ping", "ping"),
+    "collect": ("ingest.cli", "collect"),
+    "simulate": ("ingest.simulate.cli", "simulate"),
+    "worker": ("streams.cli", "worker"),
+    "models": ("models.cli", "models"),
+    "app": ("app_streamlit.cli", "app"),
+    "demo": ("netvigil.cli.demo", "demo"),
 }
 
 
@@ -34,7 +43,12 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(cmd_name)
         if target is None:
             return None
-        module = importlib.import_module(target[0])
+        try:
+            module = importlib.import_module(target[0])
+        except ModuleNotFoundError as exc:
+            if exc.name and target[0].startswith(exc.name):
+                raise click.ClickException(f"'{cmd_name}' is not available in this build") from None
+            raise
         command: click.Command = getattr(module, target[1])
         return command
 
@@ -50,8 +64,12 @@ def get_settings(ctx: click.Context) -> Settings:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", type=click.Path(dir_okay=False), envvar="NETVIGIL_CONFIG",
-              help="YAML config file (default ./netvigil.yaml if present).")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="NETVIGIL_CONFIG",
+    help="YAML config file (default ./netvigil.yaml if present).",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, verbose: int) -> None:

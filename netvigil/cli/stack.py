@@ -14,7 +14,10 @@ from netvigil.stack import SERVICE_NAMES, StackError, services
 __all__ = ["stack"]
 
 _only = click.option(
-    "--only", "only", multiple=True, type=click.Choice(SERVICE_NAMES),
+    "--only",
+    "only",
+    multiple=True,
+    type=click.Choice(SERVICE_NAMES),
     help="Act on these services only (repeatable).",
 )
 

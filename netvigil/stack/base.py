@@ -8,6 +8,7 @@ remembers its own PID in ``<home>/<name>/pid`` and never kills by name.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -98,9 +99,7 @@ def apt_install(packages: Sequence[str], binaries: Sequence[str]) -> None:
     if not missing:
         return
     if os.geteuid() != 0:
-        raise StackError(
-            f"missing {', '.join(missing)}: run 'sudo apt-get install {' '.join(packages)}'"
-        )
+        raise StackError(f"missing {', '.join(missing)}: run 'sudo apt-get install {' '.join(packages)}'")
     log.info("installing %s (missing %s)", " ".join(packages), ", ".join(missing))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for cmd in (
@@ -181,8 +180,7 @@ class Service(ABC):
         self.pidfile.write_text(f"{pid}\n")
         if not wait_until(lambda: self.healthy() or not pid_alive(pid), self.start_timeout):
             raise StackError(
-                f"{self.name}: did not become healthy within {self.start_timeout:.0f}s; "
-                f"see {self.logfile}"
+                f"{self.name}: did not become healthy within {self.start_timeout:.0f}s; see {self.logfile}"
             )
         if not pid_alive(pid):
             raise StackError(f"{self.name}: exited during start-up; {self._log_tail()}")
@@ -206,10 +204,8 @@ class Service(ABC):
         try:
             os.killpg(pid, sig)  # the whole process group we spawned
         except (ProcessLookupError, PermissionError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
 
     def status(self) -> ServiceStatus:
         pid = self.pid()

@@ -79,11 +79,22 @@ class PostgresService(Service):
         assert bindir is not None
         proc = subprocess.run(
             self._as_owner(
-                [str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
-                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                 "--locale=C.UTF-8"]
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
             ),
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             shutil.rmtree(self.data, ignore_errors=True)
@@ -111,8 +122,12 @@ class PostgresService(Service):
 
     def _superuser(self) -> psycopg.Connection:
         return psycopg.connect(
-            host=str(self.socket_dir), port=self.port, user="postgres", dbname="postgres",
-            autocommit=True, connect_timeout=3,
+            host=str(self.socket_dir),
+            port=self.port,
+            user="postgres",
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=3,
         )
 
     def healthy(self) -> bool:

@@ -1,0 +1,1 @@
+"""Collect tier: SNMP polling, ICMP probing, trap and syslog receivers -> Kafka."""
