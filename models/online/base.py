@@ -1,0 +1,204 @@
+"""The detector-bank interface: many series' state in numpy arrays, updated in batches.
+
+A stream worker holds hundreds of thousands of series; a Python object per series
+would cost kilobytes and microseconds each.  A bank keeps every series' state as one
+row of a set of arrays (struct-of-arrays), so a batch of points from many series is
+scored and learned with a handful of vectorised numpy operations.
+
+Contract for every bank: ``update`` scores each point first and learns from it after;
+the constructor only stores its arguments; ``snapshot``/``restore`` (and pickle)
+round-trip the whole state; series are added by ``index`` and dropped by ``remove``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BankResult:
+    """Per-point outputs of ``update``, aligned with its input arrays.
+
+    raw: the detector's raw surprise in [0, 1] (before calibration).
+    likelihood: calibrated probability in [0, 1] that the recent raw scores are
+        unusually high for this series (Numenta-style anomaly likelihood).
+    score: the value that is stored and thresholded (NAB's ``anomaly_score``): a
+        log-scaled likelihood in [0, 1], held low during suppression after a flag.
+    flag: True at the onset of an incident (score >= the bank's fixed threshold).
+    lower, upper: the expected range of the value before it was seen.
+    """
+
+    raw: np.ndarray
+    likelihood: np.ndarray
+    score: np.ndarray
+    flag: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+class DetectorBank(ABC):
+    """Base class: key map, growth, removal, de-duplicated batches, snapshots.
+
+    Subclasses declare ``_fields`` (name -> (dtype, initial value)) and implement
+    ``_step`` on gathered state rows; everything else is shared.
+    """
+
+    name: ClassVar[str] = "abstract"
+    _fields: ClassVar[dict[str, tuple[str, float]]] = {}
+    _vector_fields: ClassVar[dict[str, tuple[str, int, float]]] = {}
+
+    def __init__(self, seed: int = 0, threshold: float = 0.5, capacity: int = 1024) -> None:
+        self.seed = seed
+        self.threshold = threshold
+        self.capacity = capacity
+        self._keys: dict[str, int] = {}
+        self._free: list[int] = []
+        self._state: dict[str, np.ndarray] = {}
+
+    # ----- state layout ---------------------------------------------------------------
+    def _params(self) -> dict[str, Any]:
+        """Constructor arguments, for cloning and snapshots."""
+        return {"seed": self.seed, "threshold": self.threshold, "capacity": self.capacity}
+
+    def clone(self) -> DetectorBank:
+        """A fresh, empty bank with the same parameters."""
+        return type(self)(**self._params())
+
+    def _alloc(self, n: int) -> dict[str, np.ndarray]:
+        out = {k: np.full(n, init, dtype=dt) for k, (dt, init) in self._fields.items()}
+        for k, (dt, width, init) in self._vector_fields.items():
+            out[k] = np.full((n, width), init, dtype=dt)
+        return out
+
+    def _ensure(self, n: int) -> None:
+        if not self._state:
+            self._state = self._alloc(max(self.capacity, 1))
+        cap = len(next(iter(self._state.values())))
+        if n <= cap:
+            return
+        new_cap = max(n, 2 * cap)
+        grown = self._alloc(new_cap)
+        for k, arr in self._state.items():
+            grown[k][:cap] = arr
+        self._state = grown
+        log.debug("%s bank grown to %d series", self.name, new_cap)
+
+    def _reset_rows(self, rows: np.ndarray) -> None:
+        fresh = self._alloc(1)
+        for k, arr in self._state.items():
+            arr[rows] = fresh[k][0]
+
+    # ----- series keys ---------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def keys(self) -> list[str]:
+        return list(self._keys)
+
+    def index(self, keys: Sequence[str]) -> np.ndarray:
+        """Row index of each key, creating (empty) state for keys not seen before."""
+        out = np.empty(len(keys), dtype=np.int64)
+        for i, key in enumerate(keys):
+            row = self._keys.get(key)
+            if row is None:
+                row = self._free.pop() if self._free else len(self._keys) + len(self._free)
+                self._ensure(row + 1)
+                self._reset_rows(np.array([row]))
+                self._keys[key] = row
+            out[i] = row
+        return out
+
+    def remove(self, keys: Sequence[str]) -> None:
+        """Forget series (an interface that went away); their rows are reused later."""
+        for key in keys:
+            row = self._keys.pop(key, None)
+            if row is not None:
+                self._free.append(row)
+                self._forget(row)
+
+    def _forget(self, row: int) -> None:
+        """Hook for banks holding per-row Python objects (array rows are reset on reuse)."""
+        return None
+
+    # ----- updating ----------------------------------------------------------------------
+    def update(self, series_idx: np.ndarray, ts: np.ndarray, values: np.ndarray) -> BankResult:
+        """Score then learn a batch of points; a series may appear several times.
+
+        Points of one series are processed in the order given (split into rounds so
+        each round touches a row once); ``ts`` is epoch seconds.
+        """
+        idx = np.asarray(series_idx, dtype=np.int64)
+        ts_a = np.asarray(ts, dtype=np.float64)
+        x = np.asarray(values, dtype=np.float64)
+        if not (len(idx) == len(ts_a) == len(x)):
+            raise ValueError("series_idx, ts and values must have the same length")
+        self._ensure(int(idx.max()) + 1 if len(idx) else 1)
+        order = np.argsort(idx, kind="stable")
+        sorted_idx = idx[order]
+        first = np.r_[True, sorted_idx[1:] != sorted_idx[:-1]]
+        starts = np.maximum.accumulate(np.where(first, np.arange(len(idx)), 0))
+        rank = np.empty(len(idx), dtype=np.int64)
+        rank[order] = np.arange(len(idx)) - starts
+        parts = {k: np.empty(len(idx)) for k in ("raw", "likelihood", "score", "lower", "upper")}
+        flag = np.zeros(len(idx), dtype=bool)
+        rounds = int(rank.max()) + 1 if len(idx) else 0
+        for r in range(rounds):
+            sel = np.arange(len(idx)) if rounds == 1 else np.flatnonzero(rank == r)
+            res = self._step(idx[sel], ts_a[sel], x[sel])
+            for k, arr in parts.items():
+                arr[sel] = getattr(res, k)
+            flag[sel] = res.flag
+        return BankResult(flag=flag, **parts)
+
+    def update_keys(self, keys: Sequence[str], ts: np.ndarray, values: np.ndarray) -> BankResult:
+        """``update`` addressed by series key instead of row index."""
+        return self.update(self.index(keys), ts, values)
+
+    @abstractmethod
+    def _step(self, rows: np.ndarray, ts: np.ndarray, x: np.ndarray) -> BankResult:
+        """Score then learn one point for each of ``rows`` (all distinct)."""
+
+    # ----- persistence -------------------------------------------------------------------
+    def nbytes_per_series(self) -> float:
+        """State bytes per live series, including an estimate of the key map's cost."""
+        cap = len(next(iter(self._state.values()))) if self._state else 1
+        arrays = sum(a.nbytes for a in self._state.values()) / max(cap, 1)
+        key_map = 100.0  # dict slot + short str key + int, measured roughly with sys.getsizeof
+        return arrays + key_map
+
+    def snapshot(self) -> bytes:
+        """All state as bytes (numpy ``.npz``, no pickle) for a restart to resume from."""
+        buf = io.BytesIO()
+        meta = {"name": self.name, "params": self._params(), "keys": self._keys,
+                "free": self._free}
+        arrays: dict[str, Any] = dict(self._state)
+        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def restore(cls, blob: bytes) -> DetectorBank:
+        """Rebuild a bank from ``snapshot`` output (the subclass is taken from the blob)."""
+        from models.online.registry import bank_class
+
+        if blob.startswith(b"NVPICKL1"):
+            from models.online.hst import load_pickled
+
+            return load_pickled(blob)
+        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            meta = json.loads(data["__meta__"].tobytes().decode())
+            bank = bank_class(meta["name"])(**meta["params"])
+            bank._state = {k: data[k].copy() for k in data.files if k != "__meta__"}
+        bank._keys = {str(k): int(v) for k, v in meta["keys"].items()}
+        bank._free = [int(v) for v in meta["free"]]
+        return bank

@@ -1,0 +1,101 @@
+"""Generic checks every detector bank must pass (river-style estimator checks)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from models.online import DETECTORS, DetectorBank, make_detector
+
+pytestmark = pytest.mark.unit
+
+
+def _stream(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ts = 1_700_000_000.0 + 300.0 * np.arange(n)
+    x = 50 + 10 * np.sin(2 * np.pi * ts / 86400) + rng.normal(0, 1, n)
+    return ts, x
+
+
+def _feed(bank: DetectorBank, keys: list[str], ts: np.ndarray, x: np.ndarray) -> np.ndarray:
+    scores = []
+    for t in range(len(ts)):
+        res = bank.update_keys(keys, np.full(len(keys), ts[t]), x[t] + np.arange(len(keys)))
+        scores.append(res.score)
+    return np.array(scores)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_constructor_only_stores_and_clone_is_fresh(name: str) -> None:
+    bank = make_detector(name, seed=3)
+    assert len(bank) == 0 and bank.seed == 3
+    ts, x = _stream(50)
+    _feed(bank, ["a"], ts, x)
+    clone = bank.clone()
+    assert len(clone) == 0 and clone.seed == 3 and type(clone) is type(bank)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_snapshot_and_pickle_round_trip(name: str) -> None:
+    ts, x = _stream(400)
+    bank = make_detector(name, seed=7)
+    _feed(bank, ["a", "b"], ts[:300], x[:300])
+    restored = DetectorBank.restore(bank.snapshot())
+    unpickled = pickle.loads(pickle.dumps(bank))
+    assert restored.keys() == bank.keys()
+    expect = _feed(bank, ["a", "b"], ts[300:], x[300:])
+    np.testing.assert_array_equal(_feed(restored, ["a", "b"], ts[300:], x[300:]), expect)
+    np.testing.assert_array_equal(_feed(unpickled, ["a", "b"], ts[300:], x[300:]), expect)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_series_appear_and_disappear(name: str) -> None:
+    ts, x = _stream(120)
+    bank = make_detector(name)
+    _feed(bank, ["a", "b"], ts[:60], x[:60])
+    bank.remove(["a"])
+    assert bank.keys() == ["b"]
+    # a new series reuses the freed row and starts from empty state
+    fresh = make_detector(name)
+    got = _feed(bank, ["c"], ts[60:], x[60:])
+    np.testing.assert_array_equal(got, _feed(fresh, ["c"], ts[60:], x[60:]))
+    for k in range(2000):  # growth past the initial capacity
+        bank.index([f"s{k}"])
+    assert len(bank) == 2002
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_batch_with_repeated_series_equals_sequential(name: str) -> None:
+    ts, x = _stream(40)
+    one = make_detector(name)
+    seq = _feed(one, ["a"], ts, x)[:, 0]
+    two = make_detector(name)
+    res = two.update_keys(["a"] * 40, ts, x)
+    np.testing.assert_allclose(res.score, seq)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_outputs_are_bounded(name: str) -> None:
+    ts, x = _stream(300)
+    x[250] += 100.0
+    bank = make_detector(name)
+    res = bank.update_keys(["a"] * 300, ts, x)
+    assert np.all((res.score >= 0) & (res.score <= 1))
+    assert np.all((res.likelihood >= 0) & (res.likelihood <= 1))
+
+
+def test_default_flags_a_spike_once_and_learns_little_from_it() -> None:
+    ts, x = _stream(2000)
+    x[1500:1520] += 60.0  # an incident lasting 20 points
+    bank = make_detector("default")
+    res = bank.update_keys(["a"] * 2000, ts, x)
+    assert res.flag[1500:1520].sum() == 1
+    assert res.flag[200:1500].sum() == 0
+    assert res.lower[1501] < x[1499] < res.upper[1501]  # the expected range did not jump
+
+
+def test_unknown_detector_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown detector"):
+        make_detector("nope")
