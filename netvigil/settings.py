@@ -34,6 +34,7 @@ __all__ = [
     "Settings",
     "StackSettings",
     "StreamSettings",
+    "TrapV3User",
     "load_settings",
     "mask_url",
     "project_root",
@@ -86,6 +87,17 @@ class StackSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bind: str = "127.0.0.1"
 
 
+class TrapV3User(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One SNMPv3 user the trap receiver accepts; keys are secrets (masked)."""
+
+    user: str
+    engine_id: str  # hex, the sender's snmpEngineID (with or without 0x)
+    auth_proto: str | None = None  # MD5 SHA SHA224 SHA256 SHA384 SHA512
+    auth_key: str | None = None
+    priv_proto: str | None = None  # DES AES AES192 AES256
+    priv_key: str | None = None
+
+
 class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bind: str = "127.0.0.1"
     trap_port: int = 1162
@@ -101,6 +113,10 @@ class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     ping_cycle: float = 10.0
     v3_only: bool = False
     metrics_port: int = 9401
+    # Trap receiver credentials: v1/v2c communities accepted, and v3 USM users
+    # (each bound to the sending engine's id, as USM requires for traps).
+    trap_communities: list[str] = msgspec.field(default_factory=lambda: ["public"])
+    trap_v3_users: list[TrapV3User] = msgspec.field(default_factory=list)
 
 
 class StreamSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -149,6 +165,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         data["postgres"]["dsn"] = mask_url(self.postgres.dsn)
         data["postgres"]["readonly_dsn"] = mask_url(self.postgres.readonly_dsn)
         data["redis"]["url"] = mask_url(self.redis.url)
+        data["collector"]["trap_communities"] = [SECRET for _ in self.collector.trap_communities]
+        for user in data["collector"]["trap_v3_users"]:
+            for key in ("auth_key", "priv_key"):
+                if user.get(key):
+                    user[key] = SECRET
         data["app"]["users"] = {
             name: {k: (SECRET if "password" in k else v) for k, v in user.items()}
             for name, user in self.app.users.items()
