@@ -83,3 +83,15 @@ def pg_stack(settings: Settings) -> Iterator[Settings]:
         svc.start()
     migrate(settings)
     yield settings
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """`make test` stops the test stack at the end (NETVIGIL_TEST_STOP_STACK=1)."""
+    if os.environ.get("NETVIGIL_TEST_STOP_STACK") != "1":
+        return
+    if hasattr(session.config, "workerinput"):
+        return
+    from netvigil.stack import services
+
+    for svc in reversed(services(load_settings())):
+        svc.stop()
