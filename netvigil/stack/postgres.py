@@ -75,6 +75,13 @@ class PostgresService(Service):
         for d in (self.home, self.data, self.socket_dir):
             d.mkdir(parents=True, exist_ok=True)
             self._chown(d)
+        if os.geteuid() == 0:
+            reach = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(self.data)], check=False)
+            if reach.returncode != 0:
+                raise StackError(
+                    f"postgres: the 'postgres' system user cannot reach {self.data} (a parent directory "
+                    "is not traversable); set stack.home to a path it can reach"
+                )
         bindir = _bindir()
         assert bindir is not None
         proc = subprocess.run(

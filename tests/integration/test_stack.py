@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,10 +98,16 @@ def test_port_taken_is_one_line_error(tmp_path: Path, pg_stack: Settings) -> Non
     assert f"port 127.0.0.1:{pg_stack.stack.postgres_port} is already taken" in result.stderr
 
 
-def test_up_then_down_leaves_no_process(tmp_path: Path) -> None:
-    """A whole second stack on other ports: up, check, down, and nothing of ours remains."""
+def test_up_then_down_leaves_no_process() -> None:
+    """A whole second stack on other ports: up, check, down, and nothing of ours remains.
+
+    Its home is under the project (the ``postgres`` user must be able to reach it;
+    pytest's tmp_path is private to root).
+    """
+    home = ROOT / ".local" / "test-updown"
+    shutil.rmtree(home, ignore_errors=True)
     env = {
-        "NETVIGIL_STACK__HOME": str(tmp_path / "stack"),
+        "NETVIGIL_STACK__HOME": str(home),
         "NETVIGIL_STACK__POSTGRES_PORT": "35432",
         "NETVIGIL_STACK__REDIS_PORT": "36379",
         "NETVIGIL_STACK__KAFKA_PORT": "39092",
