@@ -113,6 +113,8 @@ class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     ping_cycle: float = 10.0
     v3_only: bool = False
     metrics_port: int = 9401
+    # "k/n": this SNMP poller polls the devices whose stable hash falls in shard k of n.
+    shard: str = "0/1"
     # Trap receiver credentials: v1/v2c communities accepted, and v3 USM users
     # (each bound to the sending engine's id, as USM requires for traps).
     trap_communities: list[str] = msgspec.field(default_factory=lambda: ["public"])

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,9 @@ def _from_pysnmp(entries: dict[str, dict[str, Any]]) -> None:
 
     mb = builder.MibBuilder()
     mb.add_mib_sources(builder.DirMibSource(os.path.dirname(pysnmp_mibs.__file__)))
-    mb.load_modules(*MODULES)
+    with warnings.catch_warnings():  # pysnmp-mibs uses pysnmp's deprecated camelCase names
+        warnings.simplefilter("ignore", DeprecationWarning)
+        mb.load_modules(*MODULES)
     for module in MODULES:
         for name, obj in sorted(mb.mibSymbols[module].items()):
             if not hasattr(obj, "getName") or not isinstance(obj.getName(), tuple):
