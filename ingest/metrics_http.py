@@ -1,0 +1,39 @@
+"""One Prometheus endpoint per collector process, shared by every collector in it.
+
+``netvigil collect all`` runs several collectors in one process; each calls
+:func:`ensure_metrics_server` and the first call starts prometheus_client's
+HTTP server on ``collector.bind:collector.metrics_port``. A port already taken
+(another process) is logged and survived: metrics are never a reason for a
+collector not to run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from prometheus_client import start_http_server
+
+from netvigil.settings import Settings
+
+__all__ = ["ensure_metrics_server"]
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_started: dict[str, int] = {}
+
+
+def ensure_metrics_server(settings: Settings) -> bool:
+    """Start the process's metrics endpoint once; True when it is (or already was) up."""
+    with _lock:
+        if "port" in _started:
+            return True
+        port = settings.collector.metrics_port
+        try:
+            start_http_server(port, addr=settings.collector.bind)
+        except OSError as exc:
+            log.warning("metrics endpoint %s:%d not started: %s", settings.collector.bind, port, exc)
+            return False
+        _started["port"] = port
+        log.info("metrics on http://%s:%d/metrics", settings.collector.bind, port)
+        return True
