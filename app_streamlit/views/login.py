@@ -1,0 +1,31 @@
+"""Login page: bcrypt-checked against the users in settings (app.users)."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from app_streamlit import session
+from app_streamlit.auth import authenticate
+
+log = logging.getLogger(__name__)
+
+st.title("📡 NetVigil")
+users = session.settings().app.users
+if not users:
+    st.warning("No users are configured (app.users in the config file). Use `netvigil app hash-password`.")
+with st.form("login"):
+    name = st.text_input("User", key="login_user")
+    password = st.text_input("Password", type="password", key="login_password")
+    submitted = st.form_submit_button("Log in")
+if submitted:
+    role = authenticate(users, name, password)
+    if role is None:
+        log.warning("failed login for user %r", name)
+        st.error("Unknown user or wrong password.")
+    else:
+        st.session_state["user"] = name
+        st.session_state["role"] = role
+        log.info("user %s logged in (%s)", name, role)
+        st.rerun()
