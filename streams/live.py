@@ -1,0 +1,142 @@
+"""Live state in Redis: latest value per series, device status, active alerts.
+
+Keys (``prefix`` defaults to ``netvigil:``):
+
+- ``{prefix}latest:{device}`` hash: ``"metric|instance"`` -> value, ``_ts`` -> epoch;
+- ``{prefix}devices`` hash: device -> JSON ``{"status": ..., "ts": ...}``;
+- ``{prefix}alerts:active`` hash: alert key -> Alert JSON (resolved alerts removed);
+- channel ``{prefix}alerts``: every alert change, as Alert JSON.
+
+Redis is a cache of what PostgreSQL holds, so it must never stop the
+pipeline: every operation is guarded, failures are counted
+(``netvigil_worker_redis_errors``) and logged once per outage, and while
+Redis is down calls return at once until a back-off delay has passed. A
+mirror of the live state is kept in memory, and when Redis answers again the
+whole mirror is written back (the live state is rebuilt, not just resumed).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from netvigil.records import Alert, MetricBatch
+from netvigil.settings import Settings
+from netvigil.topics import encode
+from streams.monitoring import REDIS_ERRORS
+from streams.rates import flag_key
+
+__all__ = ["LiveState"]
+
+log = logging.getLogger(__name__)
+
+
+class LiveState:
+    def __init__(self, settings: Settings, prefix: str = "netvigil:", max_backoff: float = 30.0) -> None:
+        self.prefix = prefix
+        self.client: aioredis.Redis = aioredis.Redis.from_url(
+            settings.redis.url, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+        self.max_backoff = max_backoff
+        self.errors = 0
+        self._down_since: float | None = None
+        self._retry_at = 0.0
+        self._backoff = 0.5
+        self._latest: dict[str, dict[str, str]] = {}
+        self._devices: dict[str, str] = {}
+        self._alerts: dict[str, bytes] = {}
+
+    @property
+    def available(self) -> bool:
+        return self._down_since is None
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    # -- public API -----------------------------------------------------------
+    async def set_latest(self, batches: MetricBatch | Sequence[MetricBatch]) -> None:
+        """Record the latest value of every series in ``batches`` (one round trip)."""
+        items = [batches] if isinstance(batches, MetricBatch) else batches
+        for b in items:
+            fields = self._latest.setdefault(b.device, {})
+            for m in b.metrics:
+                fields[flag_key(m.metric, m.instance)] = repr(m.value)
+            fields["_ts"] = repr(b.ts)
+
+        async def op(pipe: Any) -> None:
+            for b in items:
+                pipe.hset(f"{self.prefix}latest:{b.device}", mapping=self._latest[b.device])
+
+        await self._run(op)
+
+    async def set_device_status(self, device: str, status: str, ts: float) -> None:
+        value = msgspec.json.encode({"status": status, "ts": ts}).decode()
+        self._devices[device] = value
+
+        async def op(pipe: Any) -> None:
+            pipe.hset(f"{self.prefix}devices", device, value)
+
+        await self._run(op)
+
+    async def publish_alert(self, alert: Alert) -> None:
+        """Update the active-alert hash and fan the change out on the alerts channel."""
+        payload = encode(alert)
+        if alert.state == "resolved":
+            self._alerts.pop(alert.key, None)
+        else:
+            self._alerts[alert.key] = payload
+
+        async def op(pipe: Any) -> None:
+            if alert.state == "resolved":
+                pipe.hdel(f"{self.prefix}alerts:active", alert.key)
+            else:
+                pipe.hset(f"{self.prefix}alerts:active", alert.key, payload)
+            pipe.publish(f"{self.prefix}alerts", payload)
+
+        await self._run(op)
+
+    # -- guarded execution ------------------------------------------------------
+    async def _run(self, op: Callable[[Any], Awaitable[None] | None]) -> bool:
+        now = time.monotonic()
+        if self._down_since is not None and now < self._retry_at:
+            return False
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                if self._down_since is not None:
+                    self._rebuild(pipe)
+                result = op(pipe)
+                if result is not None:
+                    await result
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._failed(exc, now)
+            return False
+        if self._down_since is not None:
+            log.warning("Redis is back after %.1fs: live state rebuilt", now - self._down_since)
+            self._down_since = None
+            self._backoff = 0.5
+        return True
+
+    def _failed(self, exc: Exception, now: float) -> None:
+        self.errors += 1
+        REDIS_ERRORS.inc()
+        if self._down_since is None:
+            log.error("Redis unavailable (%s): live state paused, pipeline continues", type(exc).__name__)
+            self._down_since = now
+        self._retry_at = now + self._backoff
+        self._backoff = min(self._backoff * 2, self.max_backoff)
+
+    def _rebuild(self, pipe: Any) -> None:
+        for device, fields in self._latest.items():
+            pipe.hset(f"{self.prefix}latest:{device}", mapping=fields)
+        if self._devices:
+            pipe.hset(f"{self.prefix}devices", mapping=self._devices)
+        pipe.delete(f"{self.prefix}alerts:active")
+        if self._alerts:
+            pipe.hset(f"{self.prefix}alerts:active", mapping=self._alerts)

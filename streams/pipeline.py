@@ -1,0 +1,307 @@
+"""The persistence pipeline: poll/ping/trap/syslog -> rates -> PostgreSQL -> offsets.
+
+Why a manual-commit aiokafka consumer inside the Faust worker rather than a
+Faust agent: Faust acks an event when the agent asks for the next one and
+commits acked offsets on a timer. Even ``stream.take_events()``, which defers
+acks until after the batch, acks the buffered events in a ``finally``: when
+the agent body fails or is cancelled (a worker stopping during a database
+outage) events that were never written get committed. Here the order is
+explicit and is the whole point:
+
+1. fetch a batch (``getmany``), decode (bad input -> dead-letter topic);
+2. compute rates against each device's state (cache, else PostgreSQL);
+3. write everything in one PostgreSQL transaction (:class:`streams.sink.Sink`),
+   retrying with back-off while the database is down -- the consumer is
+   paused meanwhile but keeps polling, so it stays in its group;
+4. only then: batch processors (detectors), ``metrics`` topic, Redis, and
+   finally the Kafka offset commit.
+
+A crash anywhere before 4 re-delivers the batch; the rate state written in
+the same transaction as the rows makes the replay write nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, ConsumerStoppedError, KafkaError
+
+from netvigil.bus import Publisher
+from netvigil.records import DevicePoll, MetricBatch, PingResult, Record, RecordError, SyslogMessage, Trap
+from netvigil.settings import Settings
+from netvigil.topics import decode, encode
+from streams import rows as R
+from streams.app import BatchProcessor, SeriesBatch
+from streams.live import LiveState
+from streams.monitoring import BATCH_SECONDS, CONSUMER_LAG, DB_ERRORS, RATE_EVENTS, RECORDS_IN, RECORDS_OUT
+from streams.rates import DeviceState, RateConfig, compute, flag_key, ping_metrics
+from streams.sink import Sink, WriteSet
+
+__all__ = ["INPUT_TOPICS", "Pipeline"]
+
+log = logging.getLogger(__name__)
+
+INPUT_TOPICS = ("poll", "ping", "trap", "syslog")
+_POLL_STATUS = {"ok": "up", "partial": "partial", "unreachable": "unreachable"}
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # A device's state may be advanced by another worker from now on.
+        async with self.pipeline.lock:
+            self.pipeline.states.clear()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("assigned %d partitions", len(assigned))
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        processors: Sequence[BatchProcessor] = (),
+        live: LiveState | None = None,
+        group_id: str | None = None,
+        rate_config: RateConfig | None = None,
+    ) -> None:
+        self.settings = settings
+        self.processors = processors
+        self.live = live
+        self.group_id = group_id or f"{settings.streams.app_id}-sink"
+        self.rate_config = rate_config or RateConfig()
+        self.sink = Sink(settings)
+        self.states: dict[str, DeviceState | None] = {}
+        self.lock = asyncio.Lock()
+        self.topic_of = {settings.topic(t): t for t in INPUT_TOPICS}
+        self.consumer: AIOKafkaConsumer | None = None
+        self.publisher = Publisher(settings, client_id=f"{self.group_id}-out")
+        self._caches: dict[str, int] = {}
+        self._positions: dict[TopicPartition, int] = {}
+        self.samples_written = 0
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka.bootstrap,
+            group_id=self.group_id,
+            client_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=8 << 20,
+            fetch_max_bytes=64 << 20,
+            max_poll_interval_ms=3_600_000,
+        )
+        self.consumer.subscribe(list(self.topic_of), listener=_Rebalance(self))
+        await self.consumer.start()
+        await self.publisher.start()
+
+    async def stop(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
+        await self.publisher.stop()
+        await self.sink.close()
+
+    async def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        assert self.consumer is not None, "start() first"
+        target = max(self.settings.streams.sink_batch_rows, 1)
+        linger = min(self.settings.streams.sink_flush_seconds, 0.05)
+        while not should_stop():
+            try:
+                batch = await self.consumer.getmany(timeout_ms=1000, max_records=max(target // 100, 10))
+                first = time.monotonic()
+                n = sum(len(v) for v in batch.values())
+                while n < target // 150 and time.monotonic() - first < linger:
+                    more = await self.consumer.getmany(timeout_ms=int(linger * 1000), max_records=100)
+                    for tp, msgs in more.items():
+                        batch.setdefault(tp, []).extend(msgs)
+                        n += len(msgs)
+                    if not more:
+                        break
+            except ConsumerStoppedError:
+                return
+            if batch:
+                async with self.lock:
+                    await self.process(batch, should_stop)
+
+    async def process(self, batch: dict[TopicPartition, list[Any]], should_stop: Callable[[], bool]) -> None:
+        """Write one fetched batch, then commit its offsets. Returns when done or stopping."""
+        started = time.monotonic()
+        ws, metric_batches, _ = await self.prepare(batch)
+        if not await self._write(ws, should_stop):
+            return  # stopping during an outage: nothing committed, all re-delivered later
+        self.samples_written += len(ws.samples)
+        self.states.update(ws.states)
+        await self._after_write(metric_batches, ws)
+        await self._commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
+        BATCH_SECONDS.observe(time.monotonic() - started)
+
+    async def prepare(
+        self, batch: dict[TopicPartition, list[Any]]
+    ) -> tuple[WriteSet, list[MetricBatch], int]:
+        """Decode and compute: everything the transaction will write. Pure but for state loads."""
+        ws = WriteSet()
+        out: list[MetricBatch] = []
+        polls: list[DevicePoll] = []
+        dead = 0
+        for tp, msgs in batch.items():
+            topic = self.topic_of[tp.topic]
+            RECORDS_IN.labels(topic).inc(len(msgs))
+            for msg in msgs:
+                try:
+                    rec: Record = decode(topic, msg.value or b"")
+                except RecordError as exc:
+                    await self.publisher.send_dead_letter(topic, exc.reason, msg.value or b"")
+                    dead += 1
+                    continue
+                if isinstance(rec, DevicePoll):
+                    polls.append(rec)
+                elif isinstance(rec, PingResult):
+                    ws.pings.append(R.ping_row(rec))
+                    out.append(self._add_samples(ws, ping_metrics(rec)))
+                    ws.devices[rec.device] = ("up" if rec.received else "down", rec.ts)
+                elif isinstance(rec, Trap):
+                    ws.traps.append(R.trap_row(rec, msg.value))
+                elif isinstance(rec, SyslogMessage):
+                    ws.syslogs.append(R.syslog_row(rec, msg.value))
+        if dead:
+            RECORDS_OUT.labels("deadletter").inc(dead)
+        if polls:
+            out.extend(await self._rates(ws, polls))
+        return ws, out, dead
+
+    async def _rates(self, ws: WriteSet, polls: list[DevicePoll]) -> list[MetricBatch]:
+        unknown = list({p.device for p in polls if p.device not in self.states})
+        if unknown:
+            loaded = await self._retry_read(unknown)
+            for d in unknown:
+                self.states[d] = loaded.get(d)
+        working: dict[str, DeviceState | None] = {}
+        events: Counter[str] = Counter()
+        out: list[MetricBatch] = []
+        for p in polls:
+            prev = working[p.device] if p.device in working else self.states.get(p.device)
+            result = compute(prev, p, self.rate_config)
+            events.update(result.events)
+            working[p.device] = result.state
+            if result.replay:
+                continue
+            if result.state is not None and result.state is not prev:
+                ws.states[p.device] = result.state
+            ws.devices[p.device] = (_POLL_STATUS[p.status], p.ts)
+            if result.batch is not None:
+                out.append(self._add_samples(ws, result.batch))
+            if p.status != "unreachable" and p.props:
+                self._inventory(ws, p)
+        for event, n in events.items():
+            RATE_EVENTS.labels(event).inc(n)
+        return out
+
+    def _add_samples(self, ws: WriteSet, b: MetricBatch) -> MetricBatch:
+        flags = b.flags
+        dev, ts = b.device, b.ts
+        for m in b.metrics:
+            flag = flags.get(flag_key(m.metric, m.instance)) if flags else None
+            ws.samples.append(((dev, m.metric, m.instance), m.unit, ts, m.value, flag))
+        return b
+
+    def _inventory(self, ws: WriteSet, p: DevicePoll) -> None:
+        info = R.device_info(p)
+        if any(info) and R.changed(self._caches, f"sys:{p.device}", info):
+            ws.sysinfo[p.device] = info
+        ifs = R.interface_rows(p)
+        if ifs and R.changed(self._caches, f"if:{p.device}", ifs):
+            ws.interfaces[p.device] = ifs
+        lldp = R.lldp_rows(p)
+        if "lldp" in p.modules and R.changed(self._caches, f"lldp:{p.device}", lldp):
+            ws.lldp[p.device] = lldp
+
+    async def _retry_read(self, devices: list[str]) -> dict[str, DeviceState]:
+        attempt = 0
+        while True:
+            try:
+                return await self.sink.load_states(devices)
+            except (psycopg.Error, OSError) as exc:
+                attempt += 1
+                await self._backoff(attempt, exc, "reading rate state")
+
+    async def _write(self, ws: WriteSet, should_stop: Callable[[], bool]) -> bool:
+        attempt = 0
+        while True:
+            try:
+                await self.sink.write(ws)
+                return True
+            except (psycopg.Error, OSError) as exc:
+                attempt += 1
+                await self._backoff(attempt, exc, "writing a batch")
+                if should_stop():
+                    return False
+
+    async def _backoff(self, attempt: int, exc: Exception, what: str) -> None:
+        """Count, log, drop the connection and wait -- polling Kafka (paused) to stay in the group."""
+        DB_ERRORS.inc()
+        delay = min(0.25 * 2**attempt, 30.0)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        log.error("database error %s (attempt %d, retry in %.1fs): %s", what, attempt, delay, first)
+        await self.sink.close()
+        consumer = self.consumer
+        if consumer is None:
+            await asyncio.sleep(delay)
+            return
+        parts = consumer.assignment()
+        consumer.pause(*parts)
+        try:
+            await consumer.getmany(timeout_ms=int(delay * 1000))
+        finally:
+            consumer.resume(*[p for p in parts if p in consumer.assignment()])
+
+    async def _after_write(self, batches: list[MetricBatch], ws: WriteSet) -> None:
+        if self.processors and batches:
+            series = self.sink.series
+            groups = [
+                SeriesBatch(b, [series[(b.device, m.metric, m.instance)] for m in b.metrics]) for b in batches
+            ]
+            for proc in self.processors:
+                try:
+                    await proc(groups)
+                except Exception:
+                    log.exception("batch processor %r failed; persistence continues", proc)
+        futures = [await self.publisher.send_raw("metrics", encode(b), b.device.encode()) for b in batches]
+        if futures:
+            try:
+                await asyncio.gather(*futures)
+                RECORDS_OUT.labels("metrics").inc(len(futures))
+            except KafkaError as exc:
+                log.error("publishing %d metric batches failed: %s", len(futures), exc)
+        if self.live is not None:
+            await self.live.set_latest(batches)
+            for name, (status, ts) in ws.devices.items():
+                await self.live.set_device_status(name, status, ts)
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        assert self.consumer is not None
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # The group rebalanced: the new owner re-reads from the last commit
+            # and the rate state makes that replay write nothing twice.
+            log.warning("offset commit failed (%s); batch will be re-delivered elsewhere", exc)
+        self._positions.update(offsets)
+        self._lag()
+
+    def _lag(self) -> None:
+        assert self.consumer is not None
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            done = self._positions.get(tp)
+            if high is not None and done is not None:
+                CONSUMER_LAG.labels(self.topic_of[tp.topic], str(tp.partition)).set(max(high - done, 0))

@@ -1,0 +1,231 @@
+"""PostgreSQL writer of the worker: one transaction per consumed batch.
+
+What one :class:`WriteSet` holds is written atomically -- samples, the
+devices' rate state, pings, traps, syslog, device status -- so the Kafka
+offsets committed after it are never ahead of the database.
+
+Samples take a fast path: binary COPY straight into ``metric_samples``. It is
+safe because a replayed poll is recognised by its rate state (written in the
+same transaction) and produces no rows. If rows collide anyway (two workers
+both processed a device during a rebalance) the transaction is retried
+through a temporary staging table and ``INSERT ... ON CONFLICT DO NOTHING``.
+Events (traps, syslog, pings) always use ``ON CONFLICT DO NOTHING`` on their
+natural keys.
+
+Errors propagate: the pipeline owns retries, back-off and reconnection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+import psycopg
+
+from netvigil.settings import Settings, mask_url
+from streams.monitoring import ROWS_WRITTEN, WRITE_SECONDS
+from streams.rates import DeviceState
+from streams.rows import SampleRow, encode_samples_copy
+
+__all__ = ["SeriesKey", "Sink", "WriteSet"]
+
+log = logging.getLogger(__name__)
+
+SeriesKey = tuple[str, str, str]  # device, metric, instance
+
+
+@dataclass
+class WriteSet:
+    """Everything one consumed batch writes, prepared before the transaction."""
+
+    samples: list[tuple[SeriesKey, str, float, float, str | None]] = field(default_factory=list)
+    states: dict[str, DeviceState] = field(default_factory=dict)
+    pings: list[tuple[object, ...]] = field(default_factory=list)
+    traps: list[tuple[object, ...]] = field(default_factory=list)
+    syslogs: list[tuple[object, ...]] = field(default_factory=list)
+    devices: dict[str, tuple[str, float]] = field(default_factory=dict)  # name -> (status, ts)
+    sysinfo: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
+    interfaces: dict[str, list[tuple[object, ...]]] = field(default_factory=dict)
+    lldp: dict[str, list[tuple[str, str, str | None, str | None]]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.samples) + len(self.pings) + len(self.traps) + len(self.syslogs) + len(self.devices)
+
+
+_PING_SQL = (
+    "INSERT INTO ping_results (device, ts, address, sent, received, loss_pct, rtt_min_ms, rtt_avg_ms,"
+    " rtt_max_ms, jitter_ms) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
+)
+_TRAP_SQL = (
+    "INSERT INTO traps (ts, msg_hash, source, device, version, security_name, inform, trap_oid, trap_name,"
+    " uptime, varbinds) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::jsonb) ON CONFLICT DO NOTHING"
+)
+_SYSLOG_SQL = (
+    "INSERT INTO syslog_messages (ts, msg_hash, source, device, transport, format, facility, severity,"
+    " msg_ts, hostname, app, procid, msgid, structured_data, message, raw)"
+    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::jsonb,%s,%s) ON CONFLICT DO NOTHING"
+)
+_STATE_SQL = (
+    "INSERT INTO stream_rate_state (device, ts, state) SELECT * FROM unnest(%s::text[], %s::float8[], %s::bytea[])"
+    " ON CONFLICT (device) DO UPDATE SET ts = excluded.ts, state = excluded.state, updated_at = now()"
+    " WHERE stream_rate_state.ts < excluded.ts"
+)
+_DEVICE_SQL = (
+    "UPDATE devices d SET status = u.status, last_seen = CASE WHEN u.status IN ('up', 'partial')"
+    " THEN to_timestamp(u.ts) ELSE d.last_seen END, updated_at = now()"
+    " FROM unnest(%s::text[], %s::text[], %s::float8[]) AS u(name, status, ts) WHERE d.name = u.name"
+)
+_SYSINFO_SQL = (
+    "UPDATE devices d SET sys_name = coalesce(u.sn, d.sys_name), sys_descr = coalesce(u.sd, d.sys_descr),"
+    " sys_object_id = coalesce(u.so, d.sys_object_id)"
+    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS u(name, sn, sd, so) WHERE d.name = u.name"
+)
+_IF_SQL = (
+    "INSERT INTO interfaces (device, if_index, name, alias, descr, speed_bps, admin_status, oper_status)"
+    " SELECT %s, %s, %s, %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM devices WHERE name = %s)"
+    " ON CONFLICT (device, if_index) DO UPDATE SET name = excluded.name, alias = excluded.alias,"
+    " descr = excluded.descr, speed_bps = excluded.speed_bps, admin_status = excluded.admin_status,"
+    " oper_status = excluded.oper_status, updated_at = now()"
+)
+_LLDP_SQL = (
+    "INSERT INTO lldp_neighbors (device, local_port, remote_chassis, remote_sys_name, remote_port)"
+    " SELECT %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM devices WHERE name = %s)"
+    " ON CONFLICT (device, local_port, remote_chassis) DO UPDATE SET remote_sys_name = excluded.remote_sys_name,"
+    " remote_port = excluded.remote_port, updated_at = now()"
+)
+_COPY = "COPY {} (series_id, ts, value, flag) FROM STDIN (FORMAT BINARY)"
+
+
+class Sink:
+    """Owns one async PostgreSQL connection and the series-id cache."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.conn: psycopg.AsyncConnection | None = None
+        self.series: dict[SeriesKey, int] = {}
+
+    async def connect(self) -> psycopg.AsyncConnection:
+        if self.conn is not None and not self.conn.closed and not self.conn.broken:
+            return self.conn
+        try:
+            self.conn = await psycopg.AsyncConnection.connect(self.settings.postgres.dsn, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise psycopg.OperationalError(
+                f"cannot connect to {mask_url(self.settings.postgres.dsn)}: {first}"
+            ) from None
+        await self.conn.execute("CREATE TEMP TABLE nv_stage (LIKE metric_samples) ON COMMIT DELETE ROWS")
+        await self.conn.commit()
+        return self.conn
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+            self.conn = None
+
+    async def load_states(self, devices: Sequence[str]) -> dict[str, DeviceState]:
+        conn = await self.connect()
+        async with conn.transaction():
+            cur = await conn.execute(
+                "SELECT device, state FROM stream_rate_state WHERE device = ANY(%s)", (list(devices),)
+            )
+            rows = await cur.fetchall()
+        return {d: msgspec.msgpack.decode(s, type=DeviceState) for d, s in rows}
+
+    async def series_ids(self, keys: Sequence[SeriesKey], units: dict[SeriesKey, str]) -> None:
+        """Make sure every key has an id in ``self.series`` (insert missing series)."""
+        missing = [k for k in dict.fromkeys(keys) if k not in self.series]
+        if not missing:
+            return
+        conn = await self.connect()
+        cols = list(zip(*missing, strict=True))
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO series (device, metric, instance, unit)"
+                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+                (list(cols[0]), list(cols[1]), list(cols[2]), [units.get(k, "") for k in missing]),
+            )
+            cur = await conn.execute(
+                "SELECT s.id, s.device, s.metric, s.instance FROM series s"
+                " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS u(d, m, i)"
+                " ON s.device = u.d AND s.metric = u.m AND s.instance = u.i",
+                (list(cols[0]), list(cols[1]), list(cols[2])),
+            )
+            for sid, d, m, i in await cur.fetchall():
+                self.series[(d, m, i)] = sid
+
+    async def write(self, ws: WriteSet) -> dict[str, int]:
+        """Write ``ws`` in one transaction; returns rows per table. Raises on failure."""
+        await self.series_ids([s[0] for s in ws.samples], {s[0]: s[1] for s in ws.samples})
+        series = self.series
+        rows: list[SampleRow] = [(series[k], ts, v, f) for k, _, ts, v, f in ws.samples]
+        started = time.perf_counter()
+        try:
+            counts = await self._transaction(ws, rows, staged=False)
+        except psycopg.errors.UniqueViolation:
+            log.info("sample rows already present (rebalance overlap): retrying through staging")
+            counts = await self._transaction(ws, rows, staged=True)
+        WRITE_SECONDS.observe(time.perf_counter() - started)
+        for table, n in counts.items():
+            ROWS_WRITTEN.labels(table).inc(n)
+        return counts
+
+    async def _transaction(self, ws: WriteSet, rows: list[SampleRow], *, staged: bool) -> dict[str, int]:
+        conn = await self.connect()
+        counts: dict[str, int] = {}
+        async with conn.transaction(), conn.cursor() as cur:
+            if rows:
+                async with cur.copy(_COPY.format("nv_stage" if staged else "metric_samples")) as copy:
+                    await copy.write(encode_samples_copy(rows))
+                if staged:
+                    await cur.execute(
+                        "INSERT INTO metric_samples SELECT * FROM nv_stage ON CONFLICT DO NOTHING"
+                    )
+                    counts["metric_samples"] = max(cur.rowcount, 0)
+                else:
+                    counts["metric_samples"] = len(rows)
+            if ws.states:
+                names = list(ws.states)
+                await cur.execute(
+                    _STATE_SQL,
+                    (
+                        names,
+                        [ws.states[n].ts for n in names],
+                        [msgspec.msgpack.encode(ws.states[n]) for n in names],
+                    ),
+                )
+            for sql, table, data in (
+                (_PING_SQL, "ping_results", ws.pings),
+                (_TRAP_SQL, "traps", ws.traps),
+                (_SYSLOG_SQL, "syslog_messages", ws.syslogs),
+            ):
+                if data:
+                    await cur.executemany(sql, data)
+                    counts[table] = len(data)
+            await self._inventory(cur, ws)
+        return counts
+
+    async def _inventory(self, cur: psycopg.AsyncCursor, ws: WriteSet) -> None:
+        if ws.devices:
+            names = list(ws.devices)
+            await cur.execute(
+                _DEVICE_SQL, (names, [ws.devices[n][0] for n in names], [ws.devices[n][1] for n in names])
+            )
+        if ws.sysinfo:
+            names = list(ws.sysinfo)
+            cols = [[ws.sysinfo[n][i] for n in names] for i in range(3)]
+            await cur.execute(_SYSINFO_SQL, (names, *cols))
+        if_rows = [(d, *r, d) for d, rs in ws.interfaces.items() for r in rs]
+        if if_rows:
+            await cur.executemany(_IF_SQL, if_rows)
+        for device, neighbours in ws.lldp.items():
+            await cur.execute(
+                "DELETE FROM lldp_neighbors WHERE device = %s"
+                " AND NOT (local_port || chr(31) || remote_chassis = ANY(%s::text[]))",
+                (device, [f"{n[0]}\x1f{n[1]}" for n in neighbours]),
+            )
+            if neighbours:
+                await cur.executemany(_LLDP_SQL, [(device, *n, device) for n in neighbours])
