@@ -9,6 +9,7 @@ it in an exception message is safe.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 SECRET = "<secret>"  # noqa: S105 - the mask, not a secret
+log = logging.getLogger(__name__)
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("DES", "AES", "AES192", "AES256")
 SnmpVersion = Literal["v1", "v2c", "v3", "none"]
@@ -134,22 +136,28 @@ def _row_to_device(row: tuple[Any, ...]) -> Device:
         engine_id,
         context,
     ) = row
-    # Rows were validated when written; build without re-running __post_init__.
-    creds = msgspec.convert(
-        {
-            "version": version,
-            "community": community,
-            "user": user,
-            "level": level,
-            "auth_proto": auth_proto,
-            "auth_key": auth_key,
-            "priv_proto": priv_proto,
-            "priv_key": priv_key,
-            "engine_id": engine_id,
-            "context": context,
-        },
-        Credentials,
-    )
+    # Rows written by upsert_device were validated; a row written another way
+    # (plain SQL, missing credentials) must not make the whole inventory
+    # unreadable: its device loads without usable credentials (version "none").
+    try:
+        creds = msgspec.convert(
+            {
+                "version": version,
+                "community": community,
+                "user": user,
+                "level": level,
+                "auth_proto": auth_proto,
+                "auth_key": auth_key,
+                "priv_proto": priv_proto,
+                "priv_key": priv_key,
+                "engine_id": engine_id,
+                "context": context,
+            },
+            Credentials,
+        )
+    except msgspec.ValidationError as exc:
+        log.warning("device %s has unusable %s credentials (%s): not polled", name, version, exc)
+        creds = Credentials(version="none")
     return Device(
         name=name,
         address=address,
