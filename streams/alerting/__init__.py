@@ -1,0 +1,3 @@
+"""Alerting: rules, evaluation, the alert lifecycle engine, persistence, live state, agents."""
+
+__all__: list[str] = []

@@ -1,0 +1,323 @@
+"""Rule evaluation: records in, :class:`Signal` s out (pure, no I/O).
+
+The evaluator keeps the little state rules need between records: since when
+a threshold has been breached (the ``for`` duration), whether a condition is
+active (hysteresis), the previous value of a series (rate of change) and how
+many ping cycles in a row were lost. It emits a signal only when something
+matters: a condition that starts or keeps firing (the engine deduplicates
+them into one alert) or one that clears.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from netvigil.records import MetricBatch, PingResult, SyslogMessage, Trap
+from streams.alerting.rules import Rule, RuleSet
+
+__all__ = ["Evaluator", "Signal", "alert_key"]
+
+LINK_DOWN = ("linkDown", "1.3.6.1.6.3.1.1.5.3")
+LINK_UP = ("linkUp", "1.3.6.1.6.3.1.1.5.4")
+_IFINDEX = re.compile(r"(?:ifIndex|1\.3\.6\.1\.2\.1\.2\.2\.1\.1)\.(\d+)$")
+
+
+def alert_key(rule: str, device: str, instance: str) -> str:
+    """The dedup key: one alert per rule, device and instance."""
+    return f"{rule}/{device}/{instance}"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A rule's verdict on one series: firing at a severity, or cleared."""
+
+    rule: str
+    device: str
+    instance: str
+    firing: bool
+    ts: float
+    severity: str = "warning"
+    metric: str = ""
+    kind: str = "threshold"
+    value: float | None = None
+    threshold: float | None = None
+    summary: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return alert_key(self.rule, self.device, self.instance)
+
+
+@dataclass
+class _Series:
+    breach_since: float | None = None
+    active: bool = False
+    last_value: float | None = None
+    last_ts: float | None = None
+    lost_cycles: int = 0
+
+
+def _fmt(rule: Rule, default: str, **values: object) -> str:
+    template = rule.summary or default
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return default.format(**values)
+
+
+class Evaluator:
+    """Holds per-series state; ``tags_of(device)`` gives inventory tags for selectors."""
+
+    def __init__(self, rules: RuleSet, device_tags: dict[str, dict[str, str]] | None = None) -> None:
+        self.device_tags: dict[str, dict[str, str]] = device_tags or {}
+        self._state: dict[tuple[str, str, str], _Series] = {}
+        self.set_rules(rules)
+
+    def set_rules(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self._by_metric = rules.by_metric()
+        names = {r.name for r in rules.rules}
+        self._state = {k: v for k, v in self._state.items() if k[0] in names}
+
+    def _series(self, rule: str, device: str, instance: str) -> _Series:
+        key = (rule, device, instance)
+        st = self._state.get(key)
+        if st is None:
+            st = self._state[key] = _Series()
+        return st
+
+    # -- metrics ---------------------------------------------------------
+    def metrics(self, batch: MetricBatch) -> list[Signal]:
+        out: list[Signal] = []
+        tags = self.device_tags.get(batch.device, {})
+        for m in batch.metrics:
+            rules = self._by_metric.get(m.metric)
+            if not rules:
+                continue
+            for rule in rules:
+                if not rule.match.matches(batch.device, m.instance, tags):
+                    continue
+                if f"{m.metric}.{m.instance}" in batch.flags or m.metric in batch.flags:
+                    continue  # a value the stream does not trust is not alerted on
+                sig = self._metric(rule, batch.device, m.instance, m.metric, m.value, batch.ts)
+                if sig is not None:
+                    out.append(sig)
+        return out
+
+    def _metric(
+        self, rule: Rule, device: str, instance: str, metric: str, value: float, ts: float
+    ) -> Signal | None:
+        st = self._series(rule.name, device, instance)
+        if rule.type == "interface_down":
+            down = int(value) == 2
+            return self._edge(rule, st, device, instance, down, ts, metric, value, "event")
+        if rule.type == "rate":
+            prev, prev_ts = st.last_value, st.last_ts
+            st.last_value, st.last_ts = value, ts
+            if prev is None or prev_ts is None or ts <= prev_ts:
+                return None
+            value = (value - prev) / (ts - prev_ts) * 60.0
+        hit = rule.level_for(value)
+        if hit is not None:
+            if st.breach_since is None:
+                st.breach_since = ts
+            if ts - st.breach_since < rule.for_s and not st.active:
+                return None
+            st.active = True
+            sev, limit = hit
+            what = "per minute " if rule.type == "rate" else ""
+            summary = _fmt(
+                rule,
+                "{metric} {what}{value:.4g} {direction} {threshold:.4g} on {device} {instance}",
+                metric=metric,
+                what=what,
+                value=value,
+                direction=rule.direction,
+                threshold=limit,
+                device=device,
+                instance=instance,
+            ).strip()
+            return Signal(
+                rule.name,
+                device,
+                instance,
+                True,
+                ts,
+                sev,
+                metric,
+                "threshold",
+                value,
+                limit,
+                summary,
+                rule.tags,
+            )
+        if st.active and not rule.cleared(value):
+            return None  # between the clear level and the first level: hysteresis holds
+        st.breach_since = None
+        if st.active:
+            st.active = False
+            return Signal(rule.name, device, instance, False, ts, metric=metric, value=value, tags=rule.tags)
+        return None
+
+    def _edge(
+        self,
+        rule: Rule,
+        st: _Series,
+        device: str,
+        instance: str,
+        bad: bool,
+        ts: float,
+        metric: str,
+        value: float | None,
+        kind: str,
+        summary: str = "",
+    ) -> Signal | None:
+        """Conditions that are on or off (no levels): signal on every bad record, once on clear."""
+        if bad:
+            st.active = True
+            text = summary or _fmt(
+                rule, "interface {instance} down on {device}", device=device, instance=instance
+            )
+            return Signal(
+                rule.name,
+                device,
+                instance,
+                True,
+                ts,
+                rule.severity,
+                metric,
+                kind,
+                value,
+                None,
+                text,
+                rule.tags,
+            )
+        if st.active:
+            st.active = False
+            return Signal(rule.name, device, instance, False, ts, metric=metric, value=value, tags=rule.tags)
+        return None
+
+    # -- ping --------------------------------------------------------------
+    def ping(self, result: PingResult) -> list[Signal]:
+        out: list[Signal] = []
+        tags = self.device_tags.get(result.device, {})
+        for rule in self.rules.of_type("device_down"):
+            if not rule.match.matches(result.device, "", tags):
+                continue
+            st = self._series(rule.name, result.device, "")
+            lost = result.loss_pct >= 100.0
+            st.lost_cycles = st.lost_cycles + 1 if lost else 0
+            down = st.lost_cycles >= rule.cycles
+            if lost and not down:
+                continue
+            text = _fmt(
+                rule,
+                "{device} is down: no ICMP reply for {cycles} cycles",
+                device=result.device,
+                cycles=st.lost_cycles,
+            )
+            sig = self._edge(
+                rule, st, result.device, "", down, result.ts, "ping_loss_pct", result.loss_pct, "device", text
+            )
+            if sig is not None:
+                out.append(sig)
+        return out
+
+    # -- traps -------------------------------------------------------------
+    def trap(self, trap: Trap) -> list[Signal]:
+        out: list[Signal] = []
+        device = trap.device or trap.source.rsplit(":", 1)[0]
+        tags = self.device_tags.get(device, {})
+        names = {trap.trap_name, trap.trap_oid, trap.trap_oid.lstrip(".")}
+        for rule in self.rules.of_type("interface_down"):
+            down, up = bool(names & set(LINK_DOWN)), bool(names & set(LINK_UP))
+            if not (down or up):
+                continue
+            instance = _if_index(trap)
+            if not rule.match.matches(device, instance, tags):
+                continue
+            st = self._series(rule.name, device, instance)
+            sig = self._edge(rule, st, device, instance, down, trap.ts, "linkDown", None, "event")
+            if sig is not None:
+                out.append(sig)
+        for rule in self.rules.of_type("trap"):
+            if not rule.match.matches(device, "", tags):
+                continue
+            if rule.trap in names and _varbinds_match(rule, trap):
+                text = _fmt(
+                    rule, "trap {trap} from {device}", trap=trap.trap_name or trap.trap_oid, device=device
+                )
+                out.append(
+                    Signal(
+                        rule.name,
+                        device,
+                        "",
+                        True,
+                        trap.ts,
+                        rule.severity,
+                        trap.trap_name,
+                        "event",
+                        None,
+                        None,
+                        text,
+                        rule.tags,
+                    )
+                )
+            elif rule.clear_trap and rule.clear_trap in names:
+                out.append(Signal(rule.name, device, "", False, trap.ts, tags=rule.tags))
+        return out
+
+    # -- syslog ------------------------------------------------------------
+    def syslog(self, msg: SyslogMessage) -> list[Signal]:
+        out: list[Signal] = []
+        device = msg.device or msg.hostname or msg.source.rsplit(":", 1)[0]
+        tags = self.device_tags.get(device, {})
+        for rule in self.rules.of_type("syslog"):
+            if not rule.match.matches(device, msg.app or "", tags):
+                continue
+            sev = 7 if msg.severity is None else msg.severity
+            if sev > rule.max_severity:
+                continue
+            if rule.pattern and not re.search(rule.pattern, msg.message):
+                continue
+            if rule.app and not re.search(rule.app, msg.app or ""):
+                continue
+            text = _fmt(rule, "{device}: {message}", device=device, message=msg.message[:200])
+            out.append(
+                Signal(
+                    rule.name,
+                    device,
+                    "",
+                    True,
+                    msg.ts,
+                    rule.severity,
+                    "syslog",
+                    "event",
+                    float(sev),
+                    None,
+                    text,
+                    rule.tags,
+                )
+            )
+        return out
+
+
+def _if_index(trap: Trap) -> str:
+    for vb in trap.varbinds:
+        m = _IFINDEX.search(vb.name) or _IFINDEX.search(vb.oid)
+        if m:
+            return m.group(1)
+    return ""
+
+
+def _varbinds_match(rule: Rule, trap: Trap) -> bool:
+    for key, rx in rule.varbind_regexes():
+        if not any(
+            (vb.name == key or vb.oid.lstrip(".") == key.lstrip(".") or vb.name.split(".")[0] == key)
+            and rx.search(vb.value)
+            for vb in trap.varbinds
+        ):
+            return False
+    return True

@@ -1,0 +1,282 @@
+"""The I/O shell around the evaluator and the engine, shared by the worker, tests and the bench.
+
+``AlertRuntime`` owns: the rule set (file + ``threshold_rules``, reloaded when
+they change; a bad new set is counted and logged and the previous one kept),
+the :class:`Evaluator`, the :class:`Engine` (rebuilt from the ``alerts`` table
+at start), the notification :class:`Dispatcher`, remediation tasks, and the
+outputs: batched PostgreSQL writes, Kafka records on ``alert`` and
+``alert-transition``, Redis live state.
+
+Nothing here blocks evaluation: notifications and remediations run as tasks;
+database writes happen in :meth:`flush` (a thread), and a failed flush keeps
+its rows for the next one (the database may be down; rows are idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from netvigil.bus import Publisher
+from netvigil.records import MetricBatch, PingResult, Record, SyslogMessage, Trap
+from netvigil.settings import Settings
+from streams.alerting import metrics as m
+from streams.alerting.engine import Engine, Outcome, Policy, Silence
+from streams.alerting.evaluate import Evaluator, Signal
+from streams.alerting.live import LiveAlerts
+from streams.alerting.rules import RuleError, RuleSet, load_rule_file, merge
+from streams.alerting.store import AlertStore, EventRow, Inventory
+from streams.notify.config import NotifyConfig, NotifyConfigError, load_notify_config
+from streams.notify.dispatch import Delivery, Dispatcher
+from streams.remediation.manifest import Manifest, ManifestError, load_manifest
+from streams.remediation.runner import run_action
+
+__all__ = ["AlertRuntime"]
+
+log = logging.getLogger(__name__)
+
+
+class AlertRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy: Policy | None = None,
+        notify_config: NotifyConfig | None = None,
+        manifest: Manifest | None = None,
+        publish_kafka: bool = True,
+        refresh_interval: float = 10.0,
+    ) -> None:
+        self.settings = settings
+        self.store = AlertStore(settings)
+        self.rules = RuleSet()
+        self._rules_sig: Any = None
+        self.evaluator = Evaluator(self.rules)
+        self.engine = Engine(policy, rule_of=lambda n: self.rules.get(n))
+        self.addresses: dict[str, str] = {}
+        self.notify_config = notify_config or load_notify_config(
+            settings.resolve_path(settings.streams.notifications_file)
+        )
+        self.dispatcher = Dispatcher(self.notify_config, self._on_delivery, self.engine.device_tags)
+        self.manifest = manifest or load_manifest(settings.resolve_path(settings.streams.remediation_dir))
+        self.live = LiveAlerts(settings.redis.url)
+        self.publisher = (
+            Publisher(settings, client_id="netvigil-alerting", linger_ms=5) if publish_kafka else None
+        )
+        self.refresh_interval = refresh_interval
+        self._pending_alerts: list[Any] = []
+        self._pending_transitions: list[Any] = []
+        self._pending_events: list[EventRow] = []
+        self._unpublished: list[Any] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._last_refresh = 0.0
+
+    # -- lifecycle ----------------------------------------------------------
+    async def start(self) -> None:
+        await self.refresh(force=True)
+        try:
+            alerts, escalated = await asyncio.to_thread(self.store.active_alerts)
+            self.engine.load(alerts, escalated)
+            log.info("alert engine rebuilt: %d active alerts", len(alerts))
+        except psycopg.Error as exc:
+            m.DB_FAILURES.inc()
+            log.error("cannot load active alerts, starting empty: %s", exc)
+        await self.dispatcher.start()
+        if self.publisher is not None:
+            await self.publisher.start()
+
+    async def stop(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.dispatcher.stop()
+        await self.flush()
+        if self.publisher is not None:
+            await self.publisher.stop()
+        await self.live.close()
+        await asyncio.to_thread(self.store.close)
+
+    # -- configuration -----------------------------------------------------
+    async def refresh(self, force: bool = False) -> None:
+        """Reload rules, inventory, silences and acknowledgements (every ``refresh_interval``).
+
+        The database is read in a thread; the engine is only touched here, on the loop.
+        """
+        now = time.time()
+        if not force and now - self._last_refresh < self.refresh_interval:
+            return
+        self._last_refresh = now
+        try:
+            snap = await asyncio.to_thread(self._read_db)
+        except psycopg.Error as exc:
+            m.DB_FAILURES.inc()
+            log.error("alerting refresh from the database failed, keeping what it had: %s", exc)
+            return
+        rows, inv, silences, acks = snap
+        self._load_rules(rows)
+        self.engine.parents.clear()
+        self.engine.parents.update(inv.parents)
+        self.engine.device_tags.clear()
+        self.engine.device_tags.update(inv.tags)
+        self.evaluator.device_tags = self.engine.device_tags
+        self.addresses = inv.addresses
+        self.apply(self.engine.set_silences(silences, time.time()))
+        for key, actor in acks:
+            self.apply(self.engine.acknowledge(key, actor, time.time()))
+
+    def _read_db(self) -> tuple[list[tuple[str, Any, bool]], Inventory, list[Silence], list[tuple[str, str]]]:
+        return (
+            self.store.rule_rows(),
+            self.store.inventory(),
+            self.store.silences(),
+            self.store.acknowledged(),
+        )
+
+    def _load_rules(self, rows: list[tuple[str, Any, bool]]) -> None:
+        path = self.settings.resolve_path(self.settings.streams.rules_file)
+        try:
+            mtime: float | None = path.stat().st_mtime
+        except OSError:
+            mtime = None
+        sig = (mtime, repr(rows))
+        if sig == self._rules_sig:
+            return
+        self._rules_sig = sig
+        try:
+            rules = merge(load_rule_file(path) if mtime is not None else RuleSet(), rows)
+        except RuleError as exc:
+            m.RULE_ERRORS.inc()
+            log.error(
+                "rule set not loaded, keeping the previous one (%d rules): %s", len(self.rules.rules), exc
+            )
+            return
+        self.rules = rules
+        self.evaluator.set_rules(rules)
+        log.info("loaded %d alert rules", len(rules.rules))
+
+    def reload_notify_config(self, path: Path) -> None:
+        try:
+            self.notify_config = load_notify_config(path)
+            self.dispatcher.config = self.notify_config
+        except NotifyConfigError as exc:
+            m.RULE_ERRORS.inc()
+            log.error("notification config not loaded, keeping the previous one: %s", exc)
+
+    def reload_manifest(self, directory: Path) -> None:
+        try:
+            self.manifest = load_manifest(directory)
+        except ManifestError as exc:
+            log.error("remediation manifest not loaded, keeping the previous one: %s", exc)
+
+    # -- input ---------------------------------------------------------------
+    def handle(self, topic: str, record: Record) -> None:
+        """Evaluate one record and carry out what the engine decides (never raises on data)."""
+        signals: list[Signal]
+        if isinstance(record, MetricBatch):
+            signals = self.evaluator.metrics(record)
+        elif isinstance(record, PingResult):
+            signals = self.evaluator.ping(record)
+        elif isinstance(record, Trap):
+            signals = self.evaluator.trap(record)
+        elif isinstance(record, SyslogMessage):
+            signals = self.evaluator.syslog(record)
+        else:
+            return
+        for sig in signals:
+            self.apply(self.engine.apply(sig))
+
+    def apply(self, out: Outcome) -> None:
+        if not out:
+            return
+        for note in out.notifications:
+            self.dispatcher.submit(note)
+        self._pending_alerts += out.alerts
+        self._pending_transitions += out.transitions
+        for t in out.transitions:
+            detail = {"reason": t.reason, "severity": t.severity}
+            self._pending_events.append(
+                (t.key, t.ts, "transition", t.actor, t.from_state, t.to_state, detail)
+            )
+        for e in out.events:
+            self._pending_events.append((e.key, e.ts, e.kind, e.actor, None, None, e.detail))
+        for alert, rule_name in out.remediations:
+            rule = self.rules.get(rule_name)
+            if rule is None or rule.remediation is None:
+                continue
+            ctx = {
+                "device": alert.device,
+                "instance": alert.instance,
+                "address": self.addresses.get(alert.device, ""),
+            }
+            self._spawn(self._remediate(alert.key, rule.remediation.action, dict(rule.remediation.args), ctx))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _remediate(self, key: str, action: str, args: dict[str, Any], ctx: dict[str, str]) -> None:
+        result = await run_action(self.manifest, action, args, ctx)
+        m.REMEDIATIONS.labels(result.status).inc()
+        log.info("remediation %s for %s: %s", action, key, result.status)
+        self._pending_events.append(
+            (key, time.time(), "remediation", f"remediation/{action}", None, None, result.detail())
+        )
+
+    async def _on_delivery(self, d: Delivery) -> None:
+        m.NOTIFICATIONS.labels(d.receiver_type, "ok" if d.ok else "failed").inc()
+        detail = {"receiver": d.receiver, "type": d.receiver_type, "status": d.status, "attempts": d.attempts}
+        if d.error:
+            detail["error"] = d.error
+        kind = "notify" if d.ok else "notify_failed"
+        self._pending_events.append((d.key, d.ts, kind, f"notify/{d.receiver}", None, None, detail))
+
+    # -- time and output -----------------------------------------------------
+    async def tick(self) -> None:
+        await self.refresh()
+        self.apply(self.engine.tick(time.time()))
+        m.set_gauges(self.engine.counts())
+
+    async def flush(self) -> None:
+        """Write pending rows (kept on failure), then publish to Kafka and Redis."""
+        alerts, transitions, events = self._pending_alerts, self._pending_transitions, self._pending_events
+        if not (alerts or events or self._unpublished or self.live.needs_resync):
+            return
+        if alerts or events:
+            self._pending_alerts, self._pending_transitions, self._pending_events = [], [], []
+            try:
+                await asyncio.to_thread(self.store.write, alerts, events)
+            except psycopg.Error as exc:
+                m.DB_FAILURES.inc()
+                log.error(
+                    "alert write failed (%d alerts, %d events kept for retry): %s",
+                    len(alerts),
+                    len(events),
+                    exc,
+                )
+                self._pending_alerts[:0], self._pending_transitions[:0], self._pending_events[:0] = (
+                    alerts, transitions, events,
+                )  # fmt: skip
+                return
+            self._unpublished += [("alert", a) for a in alerts] + [
+                ("alert-transition", t) for t in transitions
+            ]
+        await self._publish(alerts)
+
+    async def _publish(self, alerts: Sequence[Any]) -> None:
+        if self.publisher is not None and self._unpublished:
+            try:
+                for topic, rec in self._unpublished:
+                    await self.publisher.send(topic, rec)
+                self._unpublished = []
+            except Exception as exc:  # Kafka is retried by the producer; keep what failed
+                log.error("publishing alerts to Kafka failed: %s", exc)
+        else:
+            self._unpublished = []
+        await self.live.publish(alerts, (t.alert for t in self.engine.active.values()))

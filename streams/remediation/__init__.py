@@ -1,0 +1,3 @@
+"""Remediation: the allow-list manifest and the runner (exec, timeout, captured output)."""
+
+__all__: list[str] = []
