@@ -252,9 +252,11 @@ def load_settings(
         if not path.exists():
             raise ConfigError(f"config file {path} does not exist")
         try:
-            loaded = yaml.safe_load(path.read_text()) or {}
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not UTF-8 (byte {exc.start})") from None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+            raise ConfigError(f"config file {path} is not valid YAML: {_yaml_reason(exc)}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must be a mapping of sections")
         data = loaded
@@ -265,6 +267,14 @@ def load_settings(
         return msgspec.convert(data, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{source}: {_explain(exc)}") from None
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    """PyYAML's messages span several lines; say the problem and where, on one."""
+    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
 
 
 def _explain(exc: msgspec.ValidationError) -> str:

@@ -107,6 +107,8 @@ def decode(topic: str, payload: bytes, record_type: type[R] | None = None) -> R:
         raise RecordError(f"{topic}: invalid {cls.__name__}: {exc}") from None
     except msgspec.DecodeError as exc:
         raise RecordError(f"{topic}: not JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"{topic}: not UTF-8 at byte {exc.start}") from None
     record.validate()
     return record  # type: ignore[no-any-return]
 
