@@ -9,7 +9,9 @@ from streams.alerting.evaluate import Signal
 from streams.alerting.rules import Rule, parse_rules
 
 
-def fire(rule: str, device: str, ts: float, severity: str = "warning", instance: str = "", kind: str = "threshold") -> Signal:
+def fire(
+    rule: str, device: str, ts: float, severity: str = "warning", instance: str = "", kind: str = "threshold"
+) -> Signal:
     return Signal(rule, device, instance, True, ts, severity, "m", kind, 1.0, 0.5, f"{rule} on {device}")
 
 
@@ -49,7 +51,9 @@ def test_refresh_republishes_value_at_most_every_interval() -> None:
 
 
 def test_acknowledged_alert_is_not_renotified_nor_escalated() -> None:
-    rs = parse_rules({"rules": [{"name": "cpu", "metric": "m", "levels": {"warning": 1}, "escalate_after": 60}]})
+    rs = parse_rules(
+        {"rules": [{"name": "cpu", "metric": "m", "levels": {"warning": 1}, "escalate_after": 60}]}
+    )
     e = Engine(rule_of=rs.get)
     e.apply(fire("cpu", "r1", 0))
     out = e.acknowledge("cpu/r1/", "alice", 5)
@@ -140,7 +144,9 @@ def test_silence_on_open_alert_and_clear_while_silenced() -> None:
 
 
 def test_escalation_after_unacknowledged_time() -> None:
-    rs = parse_rules({"rules": [{"name": "cpu", "metric": "m", "levels": {"warning": 1}, "escalate_after": "5m"}]})
+    rs = parse_rules(
+        {"rules": [{"name": "cpu", "metric": "m", "levels": {"warning": 1}, "escalate_after": "5m"}]}
+    )
     e = Engine(rule_of=rs.get)
     e.apply(fire("cpu", "r1", 0))
     assert e.tick(200).notifications == []
@@ -152,7 +158,9 @@ def test_escalation_after_unacknowledged_time() -> None:
 
 
 def test_event_alerts_resolve_after_quiet_period() -> None:
-    rs = parse_rules({"rules": [{"name": "auth", "type": "trap", "trap": "authenticationFailure", "resolve_after": 60}]})
+    rs = parse_rules(
+        {"rules": [{"name": "auth", "type": "trap", "trap": "authenticationFailure", "resolve_after": 60}]}
+    )
     e = Engine(rule_of=rs.get)
     e.apply(fire("auth", "r1", 0, kind="event"))
     e.apply(fire("auth", "r1", 50, kind="event"))

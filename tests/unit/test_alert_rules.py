@@ -30,14 +30,23 @@ def test_shipped_rule_file_is_valid() -> None:
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ({"name": "a", "metric": "x", "levels": {"warning": 1}, "colour": "red"}, "rule 'a': unknown key 'colour'"),
-        ({"name": "b", "metric": "x", "levels": {"severe": 1}}, "rule 'b': key 'levels': unknown level 'severe'"),
+        (
+            {"name": "a", "metric": "x", "levels": {"warning": 1}, "colour": "red"},
+            "rule 'a': unknown key 'colour'",
+        ),
+        (
+            {"name": "b", "metric": "x", "levels": {"severe": 1}},
+            "rule 'b': key 'levels': unknown level 'severe'",
+        ),
         ({"name": "c", "levels": {"warning": 1}}, "rule 'c': key 'metric' is required"),
         ({"name": "d", "metric": "x", "levels": {"warning": 9, "critical": 5}}, "rule 'd': key 'levels'"),
         ({"name": "e", "metric": "x", "levels": {"warning": 5}, "clear": 7}, "rule 'e': key 'clear'"),
         ({"name": "f", "metric": "x", "levels": {"warning": 5}, "for": "soon"}, "rule 'f': key 'for'"),
         ({"name": "g", "type": "syslog", "pattern": "("}, "rule 'g': key 'pattern': invalid regex"),
-        ({"name": "h", "metric": "x", "levels": {"warning": 5}, "match": {"host": "a"}}, "unknown key 'match.host'"),
+        (
+            {"name": "h", "metric": "x", "levels": {"warning": 5}, "match": {"host": "a"}},
+            "unknown key 'match.host'",
+        ),
         ({"name": "i", "type": "bogus"}, "rule 'i': key 'type'"),
     ],
 )
@@ -123,7 +132,12 @@ def test_below_direction_and_selectors() -> None:
 def test_flagged_values_are_not_alerted() -> None:
     rs = rules({"name": "u", "metric": "if_in_util_pct", "levels": {"warning": 80}})
     ev = Evaluator(rs)  # type: ignore[arg-type]
-    b = MetricBatch(device="r", ts=0, metrics=[Metric("if_in_util_pct", "3", 400)], flags={"if_in_util_pct.3": "above_speed"})
+    b = MetricBatch(
+        device="r",
+        ts=0,
+        metrics=[Metric("if_in_util_pct", "3", 400)],
+        flags={"if_in_util_pct.3": "above_speed"},
+    )
     assert ev.metrics(b) == []
 
 
@@ -137,7 +151,9 @@ def test_rate_of_change_per_minute() -> None:
 
 
 def ping(device: str, ts: float, loss: float) -> PingResult:
-    return PingResult(device=device, address="127.0.0.1", ts=ts, sent=3, received=0 if loss == 100 else 3, loss_pct=loss)
+    return PingResult(
+        device=device, address="127.0.0.1", ts=ts, sent=3, received=0 if loss == 100 else 3, loss_pct=loss
+    )
 
 
 def test_device_down_after_n_lost_cycles_and_clear() -> None:
@@ -152,9 +168,21 @@ def test_device_down_after_n_lost_cycles_and_clear() -> None:
 
 
 def trap(name: str, oid: str, ifindex: int = 0, **binds: str) -> Trap:
-    vbs = [VarBind(f"1.3.6.1.2.1.2.2.1.1.{ifindex}", f"ifIndex.{ifindex}", "Integer", str(ifindex))] if ifindex else []
+    vbs = (
+        [VarBind(f"1.3.6.1.2.1.2.2.1.1.{ifindex}", f"ifIndex.{ifindex}", "Integer", str(ifindex))]
+        if ifindex
+        else []
+    )
     vbs += [VarBind("1.2.3", k, "OctetString", v) for k, v in binds.items()]
-    return Trap(ts=1.0, source="127.0.0.9:162", device="sw1", version="v2c", trap_oid=oid, trap_name=name, varbinds=vbs)
+    return Trap(
+        ts=1.0,
+        source="127.0.0.9:162",
+        device="sw1",
+        version="v2c",
+        trap_oid=oid,
+        trap_name=name,
+        varbinds=vbs,
+    )
 
 
 def test_interface_down_from_traps_and_oper_status() -> None:
@@ -194,7 +222,9 @@ def test_syslog_severity_and_regex() -> None:
     ev = Evaluator(rs)  # type: ignore[arg-type]
 
     def msg(sev: int, text: str, app: str = "LINK") -> SyslogMessage:
-        return SyslogMessage(ts=1, source="127.0.0.5:514", hostname="sw2", severity=sev, app=app, message=text)
+        return SyslogMessage(
+            ts=1, source="127.0.0.5:514", hostname="sw2", severity=sev, app=app, message=text
+        )
 
     assert ev.syslog(msg(6, "Interface Gi0/1 UPDOWN")) == []  # informational: above max_severity
     assert ev.syslog(msg(3, "something else")) == []
