@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Any
 
 from ingest.syslog.framing import Framer
 from ingest.syslog.parse import MAX_MESSAGE
@@ -40,16 +39,51 @@ def open_udp_socket(host: str, port: int, rcvbuf: int = UDP_RCVBUF) -> socket.so
     return sock
 
 
-class UdpSyslog(asyncio.DatagramProtocol):
-    def __init__(self, pipeline: Pipeline) -> None:
+class UdpSyslog:
+    """Reads a UDP socket straight from the event loop's selector, many datagrams per wake-up.
+
+    asyncio's datagram transport costs a selector round and several calls per
+    datagram; draining up to ``burst`` datagrams per readiness event roughly
+    halves the per-message overhead at high rates, while a burst bound keeps
+    the flusher and TCP connections served.
+    """
+
+    def __init__(self, sock: socket.socket, pipeline: Pipeline, burst: int = 512) -> None:
+        self.sock = sock
         self.pipeline = pipeline
+        self.burst = burst
+        self.port: int = sock.getsockname()[1]
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        self.pipeline.submit(data, addr[0], "udp")
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.sock.fileno(), self._ready)
 
-    def error_received(self, exc: Exception) -> None:
-        self.pipeline.stats.errors["udp_socket"] += 1
-        log.warning("syslog UDP socket error: %s", exc)
+    def _ready(self) -> None:
+        self._read_burst()
+
+    def _read_burst(self) -> bool:
+        """Read up to ``burst`` datagrams; True when the burst ran out before the socket did."""
+        recvfrom = self.sock.recvfrom
+        submit = self.pipeline.submit
+        for _ in range(self.burst):
+            try:
+                data, addr = recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return False
+            except OSError as exc:  # e.g. ICMP errors reported on the socket
+                self.pipeline.stats.errors["udp_socket"] += 1
+                log.warning("syslog UDP socket error: %s", exc)
+                return False
+            submit(data, addr[0], "udp")
+        return True
+
+    def close(self) -> None:
+        if self._loop is not None:
+            while self._read_burst():  # what the kernel already holds is handed over, not dropped
+                pass
+            self._loop.remove_reader(self.sock.fileno())
+        self.sock.close()
 
 
 class TcpSyslog(asyncio.Protocol):

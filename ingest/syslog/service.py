@@ -55,14 +55,13 @@ async def receiver(
     loop = asyncio.get_running_loop()
     async with Publisher(settings, client_id="netvigil-syslog") as pub:
         pipeline = Pipeline(pub, matcher, stats)
-        udp, _ = await loop.create_datagram_endpoint(
-            lambda: UdpSyslog(pipeline), sock=open_udp_socket(c.bind, c.syslog_udp_port)
-        )
+        udp = UdpSyslog(open_udp_socket(c.bind, c.syslog_udp_port), pipeline)
+        udp.start()
         server = await loop.create_server(
             lambda: TcpSyslog(pipeline), c.bind, c.syslog_tcp_port, reuse_address=True, backlog=1024
         )
         tcp_port = server.sockets[0].getsockname()[1]
-        udp_port = udp.get_extra_info("sockname")[1]
+        udp_port = udp.port
         log.info("syslog listening on %s udp/%d tcp/%d", c.bind, udp_port, tcp_port)
         flusher_stop = asyncio.Event()
         tasks = [

@@ -80,21 +80,34 @@ def month_day_to_epoch(
         base = _civil(year, mon, day)
         return None if base is None else base + secs
     now_year = 1970 + int(received // 31556952)  # close; corrected below
-    best: float | None = None
-    for y in range(now_year - 4, now_year + 2):  # back 4 years: Feb 29 needs a leap year
+    # Latest year not more than the allowed skew ahead; back 4 years because Feb 29 needs a leap year.
+    for y in range(now_year + 1, now_year - 5, -1):
         base = _civil(y, mon, day)
-        if base is None:  # Feb 29 in a non-leap year
-            continue
-        t = base + secs
-        if t > received + _FUTURE_SKEW:
-            continue
-        if best is None or t > best:
-            best = t
-    return best
+        if base is not None and base + secs <= received + _FUTURE_SKEW:
+            return base + secs
+    return None
+
+
+# Stamps repeat (one per second per sender at most): cache text -> epoch. The receive
+# day is part of the key because the inferred year depends on it. Cleared when full.
+_CACHE: dict[tuple[str, str | None, int], float | None] = {}
+_CACHE_MAX = 8192
 
 
 def match_to_epoch(m: re.Match[str], received: float, tz: str | None = None) -> float | None:
     """Epoch for a match of :data:`TS_ANY`; ``tz`` is a zone name printed after the time."""
+    key = (m.group(0), tz, int(received // 86400))
+    try:
+        return _CACHE[key]
+    except KeyError:
+        pass
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    t = _CACHE[key] = _match_to_epoch(m, received, tz)
+    return t
+
+
+def _match_to_epoch(m: re.Match[str], received: float, tz: str | None) -> float | None:
     iso = m.group("iso")
     if iso is not None:
         return iso_to_epoch(iso)
