@@ -93,6 +93,10 @@ def create_app(settings: Settings, **overrides: Any) -> NetvigilApp:
         store="memory://",
         autodiscover=False,
         producer_max_request_size=8 << 20,
+        # A worker that dies (kill -9) gives its partitions up after this, not
+        # Faust's default 60 s: failover in seconds, heartbeats every 3 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         **overrides,
     )
     for spec in TOPICS.values():

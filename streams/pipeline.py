@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, ConsumerStoppedError, KafkaError
 
 from netvigil.bus import Publisher
+from netvigil.kafka_admin import ensure_topics_async
 from netvigil.records import DevicePoll, MetricBatch, PingResult, Record, RecordError, SyslogMessage, Trap
 from netvigil.settings import Settings
 from netvigil.topics import decode, encode
@@ -91,6 +92,7 @@ class Pipeline:
         self.samples_written = 0
 
     async def start(self) -> None:
+        await ensure_topics_async(self.settings)  # idempotent; a typo'd prefix fails here, loudly
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka.bootstrap,
             group_id=self.group_id,
@@ -99,7 +101,8 @@ class Pipeline:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 << 20,
             fetch_max_bytes=64 << 20,
-            max_poll_interval_ms=3_600_000,
+            max_poll_interval_ms=300_000,
+            session_timeout_ms=10_000,
         )
         self.consumer.subscribe(list(self.topic_of), listener=_Rebalance(self))
         await self.consumer.start()
