@@ -42,8 +42,11 @@ def synthetic_poll(
     for i in range(1, interfaces + 1):
         inst = str(i)
         for name, per_s in _IF_COUNTERS:
-            kind = "counter64" if name.startswith("ifHC") else "counter32"
-            samples.append(Sample(name, inst, int(per_s * i * elapsed), kind))
+            value = int(per_s * i * elapsed)
+            if name.startswith("ifHC"):
+                samples.append(Sample(name, inst, value, "counter64"))
+            else:
+                samples.append(Sample(name, inst, value, "counter32"))
         samples.append(Sample("ifHighSpeed", inst, 1000, "gauge"))
         samples.append(Sample("ifOperStatus", inst, 1, "integer"))
         samples.append(Sample("ifAdminStatus", inst, 1, "integer"))
