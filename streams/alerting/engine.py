@@ -30,6 +30,7 @@ from streams.alerting.rules import Rule
 __all__ = ["Engine", "Event", "Notification", "Outcome", "Policy", "Silence"]
 
 ACTIVE = ("open", "acknowledged", "suppressed")
+OWN_KINDS = ("threshold", "event", "device")
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,14 @@ class Engine:
 
     # -- state rebuild -----------------------------------------------------
     def load(self, alerts: Iterable[Alert], escalated: Iterable[str] = ()) -> None:
-        """Rebuild from the ``alerts`` table: active alerts count as already notified."""
+        """Rebuild from the ``alerts`` table: active alerts count as already notified.
+
+        Only alerts of this engine's rules and kinds are adopted: anomaly and
+        predictive alerts belong to the models tier, which shares the table.
+        """
         done = set(escalated)
         for a in alerts:
-            if a.state not in ACTIVE:
+            if a.state not in ACTIVE or a.kind not in OWN_KINDS or self.rule_of(a.rule) is None:
                 continue
             t = _Tracked(
                 a, True, a.state in ("open", "acknowledged"), a.key in done, a.started, a.updated, a.updated
@@ -199,12 +204,15 @@ class Engine:
         """(reason, root cause key) when ``alert`` must be suppressed now."""
         seen: set[str] = set()
         parent = self.parents.get(alert.device)
-        while parent and parent not in seen:
+        found: tuple[str, str] | None = None
+        while parent and parent not in seen:  # the root cause is the highest ancestor that is down
             seen.add(parent)
             root = self._down.get(parent)
             if root is not None and root != alert.key:
-                return (f"parent {parent} is down", root)
+                found = (f"parent {parent} is down", root)
             parent = self.parents.get(parent)
+        if found is not None:
+            return found
         tags = self.device_tags.get(alert.device, {})
         for s in self.silences:
             if s.matches(alert, tags, now):

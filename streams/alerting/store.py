@@ -126,6 +126,7 @@ class AlertStore:
                 " expected_low, expected_high, score, flapping, root_cause, tags,"
                 " extract(epoch FROM started), extract(epoch FROM updated)"
                 " FROM alerts WHERE state IN ('open', 'acknowledged', 'suppressed')"
+                " AND kind IN ('threshold', 'event', 'device')"
             ).fetchall()
             escalated = {
                 r[0]

@@ -68,8 +68,12 @@ def test_reload_respects_acknowledged_and_does_not_renotify() -> None:
     e = Engine()
     out = e.apply(fire("cpu", "r1", 0))
     alert = msgspec.structs.replace(out.alerts[0], state="acknowledged")
-    e2 = Engine()
-    e2.load([alert])
+    rs = parse_rules({"rules": [{"name": "cpu", "metric": "m", "levels": {"warning": 1}}]})
+    e2 = Engine(rule_of=rs.get)
+    other = msgspec.structs.replace(alert, key="x/r1/", rule="x")  # not this engine's rule: left alone
+    anomaly = msgspec.structs.replace(alert, key="cpu/r2/", kind="anomaly")
+    e2.load([alert, other, anomaly])
+    assert set(e2.active) == {"cpu/r1/"}
     assert e2.apply(fire("cpu", "r1", 10)).notifications == []
     assert e2.apply(fire("cpu", "r1", 20, "critical")).notifications == []
     out = e2.apply(clear("cpu", "r1", 30))
@@ -119,6 +123,17 @@ def test_parent_down_suppresses_children_and_names_root_cause() -> None:
     assert by_key[root].state == "resolved"
     assert by_key["cpu/srv/"].state == "open" and by_key["cpu/srv/"].root_cause is None
     assert "down/sw/" not in e.active
+
+
+def test_root_cause_is_the_highest_ancestor_down() -> None:
+    e = Engine(parents={"sw": "core", "srv": "sw"})
+    e.apply(fire("down", "sw", 0, "critical", kind="device"))
+    out = e.apply(fire("cpu", "srv", 1))
+    assert out.alerts[-1].root_cause == "down/sw/"
+    out = e.apply(fire("down", "core", 2, "critical", kind="device"))
+    assert {a.key: a.root_cause for a in out.alerts} == {"down/core/": None, "down/sw/": "down/core/"}
+    out = e.tick(3)
+    assert {a.key: a.root_cause for a in out.alerts} == {"cpu/srv/": "down/core/"}
 
 
 def test_silence_records_but_does_not_notify_and_reopens_after() -> None:
