@@ -99,7 +99,7 @@ def db(settings: Settings, query: str, *args: Any) -> list[tuple[Any, ...]]:
         return conn.execute(query, args).fetchall()
 
 
-async def until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+async def until(check: Callable[[], Any], timeout: float = 20.0) -> Any:  # noqa: ASYNC109 - a polling deadline
     deadline = time.monotonic() + timeout
     while True:
         value = check()
