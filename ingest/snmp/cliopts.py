@@ -30,6 +30,7 @@ def credential_options(*, version_default: str | None = "2c") -> Callable[[F], F
             click.option("-x", "priv_proto", help="v3 privacy: DES|AES|AES192|AES256."),
             click.option("-X", "priv_key", help="v3 privacy pass phrase."),
             click.option("-e", "engine_id", help="v3 security engine id (hex)."),
+            click.option("-n", "context", help="v3 context name."),
         ]  # fmt: skip
         for opt in reversed(opts):
             f = opt(f)
@@ -64,6 +65,7 @@ def credentials_from(kw: dict[str, Any]) -> Credentials:
             priv_proto=_norm(kw.get("priv_proto"), _PRIV_ALIASES),
             priv_key=kw.get("priv_key"),
             engine_id=kw.get("engine_id"),
+            context=kw.get("context"),
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
