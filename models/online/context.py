@@ -6,18 +6,25 @@ one's errors:
 * a *level* predictor (exponentially weighted mean, ``fast`` rate), for series whose
   recent past is their best guide;
 * a *time-of-day* predictor (24 hourly slot means), for series with a daily shape,
-  used only once it has seen a few days and beats the level predictor.
+  used once it has seen three days and its errors are clearly smaller.
 
-The raw score is the error of the better predictor in units of that predictor's
-typical error, which makes a missing daily peak or a flat stretch where the day
-usually rises as surprising as a spike.  A value outside everything seen so far
-(with a margin) is surprising on its own ("spatial" novelty, as in Numenta's NAB
-detector).  ``likelihood.update_likelihood`` calibrates the raw score per series, and
-after a flag the score is held down for ``suppress`` points, so one incident gives
-one alert at its onset.
+Three signals are combined:
+
+* ``z``: the error of the better predictor in units of that predictor's typical
+  error (a missing daily peak is as surprising as a spike);
+* ``zl``: the anomaly likelihood of ``z`` (``likelihood.update_likelihood``): how far
+  the short-term average surprise sits above this series' usual surprise.  A point
+  must be unusual on both counts (the minimum), so routinely spiky series stay quiet
+  and a single noisy point in a calm series does not alert on its own;
+* spatial novelty: a value beyond everything seen so far by a margin (as Numenta's
+  NAB detector does) is surprising by itself.
+
+Post-processing reports the onset of an incident: a point is reported only if its
+score beats the last reported score (decaying with half-life ``suppress`` points) by
+``gap``; everything else in the incident is reported as 0.
 
 Learning is robust: residuals are clipped at ``clip`` typical errors before they
-update the predictors, so an outlier moves nothing much, while a lasting level shift
+update the predictors, so an outlier moves nothing much while a lasting level shift
 is still absorbed over time; flagged points are learned at a tenth of the rate.
 """
 
@@ -43,7 +50,8 @@ class ContextBank(DetectorBank):
     _fields: ClassVar[dict[str, tuple[str, float]]] = {
         "n": (F8, 0.0), "t0": (F8, np.nan), "level": (F8, 0.0), "err_lvl": (F8, 0.0),
         "err_sea": (F8, 0.0), "lo": (F8, np.inf), "hi": (F8, -np.inf),
-        "l_short": (F8, 0.0), "l_mean": (F8, 0.0), "l_var": (F8, 0.0), "peak": (F8, 0.0), "age": (F8, 0.0),
+        "l_short": (F8, 0.0), "l_mean": (F8, 0.0), "l_var": (F8, 0.0),
+        "peak": (F8, 0.0), "age": (F8, 0.0),
     }
     _vector_fields: ClassVar[dict[str, tuple[str, int, float]]] = {
         "slot_mean": (F4, SLOTS, 0.0), "slot_n": (F4, SLOTS, 0.0),
@@ -58,7 +66,8 @@ class ContextBank(DetectorBank):
         slow: float = 0.005,
         short: float = 0.2,
         clip: float = 4.0,
-        suppress: int = 300,
+        suppress: int = 50,
+        gap: float = 0.15,
         spatial: float = 0.05,
         warmup: int = 150,
     ) -> None:
@@ -68,13 +77,14 @@ class ContextBank(DetectorBank):
         self.short = short
         self.clip = clip
         self.suppress = suppress
+        self.gap = gap
         self.spatial = spatial
         self.warmup = warmup
 
     def _params(self) -> dict[str, Any]:
         return {**super()._params(), "fast": self.fast, "slow": self.slow,
                 "short": self.short, "clip": self.clip, "suppress": self.suppress,
-                "spatial": self.spatial, "warmup": self.warmup}
+                "gap": self.gap, "spatial": self.spatial, "warmup": self.warmup}
 
     def _step(self, rows: np.ndarray, ts: np.ndarray, x: np.ndarray) -> BankResult:
         st = self._state
@@ -90,42 +100,37 @@ class ContextBank(DetectorBank):
         # --- score (nothing learned yet) ---
         spread = np.maximum(hi - lo, 0.0)
         floor = 1e-3 * spread + 1e-9 * np.abs(level) + 1e-12
-        days = (ts - t0) / DAY
-        use_sea = (days >= 3.0) & (s_n >= 2) & (err_sea < 0.7 * err_lvl)
+        use_sea = ((ts - t0) / DAY >= 3.0) & (s_n >= 2) & (err_sea < 0.7 * err_lvl)
         pred = np.where(use_sea, s_mean, level)
         scale = np.sqrt(np.where(use_sea, err_sea, err_lvl)) + floor
         z = np.abs(x - pred) / scale
-        raw = np.minimum(z / (2.0 * self.clip), 1.0)
-        raw = np.where(n >= 2, raw, 0.0)
+        zl, lik, l_short, l_mean, l_var = update_likelihood(
+            np.log1p(z), st["l_short"][rows], st["l_mean"][rows], st["l_var"][rows], n,
+            self.short, self.slow, 0.02)
+        score = np.minimum(surprise_score(zl), surprise_score(z / 2.0))
         margin = self.spatial * spread
         novel = (n >= self.warmup) & ((x > hi + margin) | (x < lo - margin))
-        raw = np.where(novel, 1.0, raw)
-        zl, lik, l_short, l_mean, l_var = update_likelihood(
-            raw, st["l_short"][rows], st["l_mean"][rows], st["l_var"][rows], n,
-            self.short, self.slow, 0.02)
-        score = surprise_score(zl)
         excess = np.maximum(x - hi, lo - x) / np.maximum(spread, floor)
         score = np.where(novel, np.maximum(score, 0.5 + 0.5 * np.tanh(excess)), score)
         score = np.where(n >= self.warmup, score, 0.0)
-        # Onset only: a point is reported only if it beats everything reported in the
-        # last ``suppress`` points, so a long incident raises one alert, not hundreds.
-        peak, age = st["peak"][rows], st["age"][rows]
-        peak = np.where(age > self.suppress, 0.0, peak)
-        onset = score > peak
+
+        # --- onset only: beat the last reported score (decaying) by ``gap`` ---
+        peak0, age = st["peak"][rows], st["age"][rows]
+        peak = peak0 * np.exp2(-age / self.suppress)
+        onset = score > peak + self.gap * (peak > 0)
         flag = onset & (score >= self.threshold) & (peak < self.threshold)
         out = np.where(onset, score, 0.0)
+        # a bigger second rise inside one incident is reported, but not as a new alert
         out = np.where(onset & ~flag & (out >= self.threshold), 0.999 * self.threshold, out)
-        st["peak"][rows] = np.where(onset, score, peak)
+        st["peak"][rows] = np.where(onset, score, peak0)
         st["age"][rows] = np.where(onset, 0.0, age + 1.0)
-        score = out
 
         # --- learn (robustly; slowly from flagged points) ---
         rate = np.where(flag, 0.1, 1.0)
         a_fast = np.maximum(self.fast, 1.0 / (n + 1.0)) * rate
         a_slow = np.maximum(self.slow, 1.0 / (n + 1.0)) * rate
         lim_l = self.clip * (np.sqrt(err_lvl) + floor)
-        r_lvl = np.clip(x - level, -lim_l, lim_l)
-        r_lvl = np.where(n > 0, r_lvl, 0.0)
+        r_lvl = np.where(n > 0, np.clip(x - level, -lim_l, lim_l), 0.0)
         lim_s = self.clip * (np.sqrt(err_sea) + floor)
         r_sea = np.where(s_n > 0, np.clip(x - s_mean, -lim_s, lim_s), r_lvl)
         st["err_lvl"][rows] = err_lvl + a_slow * (r_lvl * r_lvl - err_lvl)
@@ -140,5 +145,5 @@ class ContextBank(DetectorBank):
         st["n"][rows] = n + 1.0
         st["t0"][rows] = t0
         width = 3.0 * scale
-        return BankResult(raw=raw, likelihood=lik, score=score, flag=flag,
-                          lower=pred - width, upper=pred + width)
+        return BankResult(raw=np.minimum(z / 10.0, 1.0), likelihood=lik, score=out,
+                          flag=flag, lower=pred - width, upper=pred + width)
