@@ -44,6 +44,7 @@ __all__ = [
     "V3User",
     "ensure_snmp_tools",
     "ensure_snmpsim_venv",
+    "free_udp_port",
     "snmp_answers",
 ]
 
@@ -269,3 +270,13 @@ class SnmpsimAgents:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def free_udp_port(address: str) -> int:
+    """A UDP port free on ``address`` right now (the kernel's pick, always above 1024)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((address, 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -16,6 +16,7 @@ OID, and raises :class:`SnmpTimeout` (no answer) or :class:`SnmpError`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
@@ -51,6 +52,10 @@ class SnmpError(Exception):
 
 class SnmpTimeout(SnmpError):
     """No answer after every retry."""
+
+
+class _NoSuchName(SnmpError):
+    """v1's whole-PDU "no such name" error."""
 
 
 class Transport(Protocol):
@@ -180,8 +185,12 @@ class V2cTransport:
         msg = await self.engine.request(self.addr, rid, payload, self.timeout, self.retries)
         if msg.pdu.error_status:
             status = msg.pdu.error_status
-            if self.version == 0 and status == 2:  # v1 noSuchName: "no such object" / end of MIB
-                return []
+            if (
+                self.version == 0 and status == 2
+            ):  # v1 noSuchName: end of the MIB (next) or no such object (get)
+                if kind == "next":
+                    return []
+                raise _NoSuchName(f"noSuchName at index {msg.pdu.error_index}")
             raise SnmpError(f"agent error {_V1_ERRORS.get(status, status)} at index {msg.pdu.error_index}")
         varbinds: list[VarBind] = msg.pdu.varbinds
         return varbinds
@@ -194,11 +203,10 @@ class V2cTransport:
             if self.version == 0:  # v1 fails the whole PDU on one missing OID: ask one by one then
                 try:
                     out.extend(await self._ask("get", chunk))
-                except SnmpError as exc:
-                    if isinstance(exc, SnmpTimeout) or len(chunk) == 1:
-                        raise
+                except _NoSuchName:
                     for oid in chunk:
-                        out.extend(await self._ask("get", [oid]))
+                        with contextlib.suppress(_NoSuchName):
+                            out.extend(await self._ask("get", [oid]))
             else:
                 out.extend(await self._ask("get", chunk))
         return [vb for vb in out if vb[1] not in EXCEPTION_TYPES]
