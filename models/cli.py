@@ -60,3 +60,9 @@ def nab_score(data_dir: Path, results_dir: Path, detector: str, fixed: float | N
 
 
 __all__ = ["models"]
+
+# Retraining and the model registry (models.cli_registry) join this group.
+from models.cli_registry import COMMANDS as _REGISTRY_COMMANDS  # noqa: E402
+
+for _command in _REGISTRY_COMMANDS:
+    models.add_command(_command)
