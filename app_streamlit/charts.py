@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["STATUS_COLOURS", "bar", "network", "timeseries"]
+__all__ = ["SEVERITY_COLOURS", "STATUS_COLOURS", "bar", "network", "timeseries"]
 
 STATUS_COLOURS: dict[str, str] = {
     "up": "#2ca02c",
@@ -17,6 +17,14 @@ STATUS_COLOURS: dict[str, str] = {
     "unknown": "#9e9e9e",
     "external": "#c7d4e8",
 }
+SEVERITY_COLOURS: dict[str, str] = {
+    "critical": "#b71c1c",
+    "major": "#e65100",
+    "minor": "#f9a825",
+    "warning": "#fdd835",
+    "info": "#64b5f6",
+}
+PALETTE = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#7f7f7f")
 
 
 def _label(metric: str, instance: str, labels: dict[str, str] | None) -> str:
@@ -36,9 +44,19 @@ def timeseries(
 ) -> go.Figure:
     """One line per (metric, instance); yesterday dotted; expected band, anomaly marks and trend on top."""
     fig = go.Figure()
-    for (metric, instance), group in data.groupby(["metric", "instance"], sort=True):
+    for n, ((metric, instance), group) in enumerate(data.groupby(["metric", "instance"], sort=True)):
         name = _label(str(metric), str(instance), labels)
-        fig.add_trace(go.Scatter(x=group["ts"], y=group["value"], mode="lines", name=name))
+        colour = PALETTE[n % len(PALETTE)]
+        fig.add_trace(
+            go.Scatter(
+                x=group["ts"],
+                y=group["value"],
+                mode="lines",
+                name=name,
+                legendgroup=name,
+                line={"color": colour, "width": 1.5},
+            )
+        )
         if yesterday is not None and not yesterday.empty:
             y = yesterday[(yesterday["metric"] == metric) & (yesterday["instance"] == instance)]
             if not y.empty:
@@ -47,9 +65,11 @@ def timeseries(
                         x=y["ts"],
                         y=y["value"],
                         mode="lines",
-                        name=f"{name} (yesterday)",
-                        line={"dash": "dot", "width": 1},
-                        opacity=0.6,
+                        name=f"{name} yesterday",
+                        legendgroup=name,
+                        showlegend=False,
+                        line={"dash": "dot", "width": 1, "color": colour},
+                        opacity=0.55,
                     )
                 )
         if anomalies is not None and not anomalies.empty:
@@ -113,9 +133,9 @@ def timeseries(
     fig.update_layout(
         title=title,
         height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        margin={"l": 10, "r": 10, "t": 40, "b": 40},
         yaxis_title=unit,
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "y": -0.28},
         hovermode="x unified",
     )
     if data.empty:

@@ -109,7 +109,10 @@ def render(name: str) -> None:
         scores = q.anomalies(conn, name, metrics, start, end)
         trend = q.forecasts(conn, name, metrics, end - timedelta(days=1))
         ifaces = q.interfaces(conn, name)
-    st.caption(f"Source: {data['source'].iloc[0] if not data.empty else '-'} · {len(data)} points")
+    st.caption(
+        f"Source: {data['source'].iloc[0] if not data.empty else '-'} · {len(data)} points · "
+        "dotted: same time yesterday · shaded: expected range · ✕: anomaly · dashed purple: trend forecast"
+    )
 
     def chart(title: str, ms: list[str], unit: str, instance: str | None = None, key: str = "") -> None:
         st.plotly_chart(

@@ -16,20 +16,20 @@ from app_streamlit import session
 HERE = Path(__file__).parent
 VIEWS = HERE / "views"
 
-st.set_page_config(page_title="NetVigil", page_icon="📡", layout="wide")
+st.set_page_config(page_title="NetVigil", page_icon=":material/radar:", layout="wide")
 
 user, role = session.current_user(), session.current_role()
 if user is None or role is None:
-    page = st.navigation([st.Page(VIEWS / "login.py", title="Log in", icon="🔑", default=True)])
+    page = st.navigation([st.Page(VIEWS / "login.py", title="Log in", icon=":material/login:", default=True)])
 else:
     page = st.navigation(
         [
-            st.Page(VIEWS / "overview.py", title="Overview", icon="🏠", default=True),
-            st.Page(VIEWS / "devices.py", title="Devices", icon="🖥️"),
-            st.Page(VIEWS / "alerts.py", title="Alerts", icon="🚨"),
-            st.Page(VIEWS / "events.py", title="Events", icon="📜"),
-            st.Page(VIEWS / "topology.py", title="Topology", icon="🕸️"),
-            st.Page(VIEWS / "models.py", title="Models", icon="🧠"),
+            st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+            st.Page(VIEWS / "devices.py", title="Devices", icon=":material/dns:"),
+            st.Page(VIEWS / "alerts.py", title="Alerts", icon=":material/notifications_active:"),
+            st.Page(VIEWS / "events.py", title="Events", icon=":material/receipt_long:"),
+            st.Page(VIEWS / "topology.py", title="Topology", icon=":material/hub:"),
+            st.Page(VIEWS / "models.py", title="Models", icon=":material/model_training:"),
         ]
     )
     with st.sidebar:

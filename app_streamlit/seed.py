@@ -86,7 +86,7 @@ def seed_fleet(
     interfaces: int = 2,
     metrics: dict[str, tuple[str, ...]] | None = None,
     hours_1h: int = 24 * 8,
-    hours_1m: float = 26,
+    hours_1m: float = 50,
     minutes_raw: int = 120,
     detail_devices: int | None = None,
 ) -> Fleet:

@@ -13,6 +13,9 @@ from app_streamlit.data import alerts as q
 
 user, role = session.require_login()
 st.title("Alerts")
+flash = st.session_state.pop("alerts_flash", None)
+if flash:
+    st.success(flash)
 
 f1, f2, f3, f4, f5 = st.columns([2, 2, 2, 2, 1])
 severities = f1.multiselect("Severity", list(q.SEVERITIES), key="alert_sev")
@@ -27,6 +30,9 @@ def alert_list() -> None:
     with session.read_conn() as conn:
         frame = q.alert_list(conn, severities, states, device, tag)
     st.session_state["alert_keys"] = list(frame["key"])
+    st.session_state["alert_labels"] = {
+        r.key: f"{r.severity.upper()} · {r.device} · {r.summary}" for r in frame.itertuples()
+    }
     st.caption(f"{len(frame)} alerts · updated {datetime.now(UTC):%H:%M:%S} UTC")
     if frame.empty:
         st.info("No alerts match.")
@@ -58,7 +64,9 @@ keys = st.session_state.get("alert_keys", [])
 st.divider()
 if not keys:
     st.stop()
-key = st.selectbox("Alert", keys, key="alert_selected")
+labels = st.session_state.get("alert_labels", {})
+key = st.selectbox("Alert", keys, key="alert_selected", format_func=lambda k: labels.get(k, k))
+st.caption(f"Key: `{key}`")
 with session.read_conn() as conn:
     timeline = q.alert_timeline(conn, key)
 left, right = st.columns([3, 2])
@@ -86,8 +94,9 @@ with right:
         except (AccessDenied, ValueError) as exc:
             st.error(str(exc))
             return
-        if ok:
-            st.success(label)
+        if ok:  # rerun so the list and timeline show the change; the message survives the rerun
+            st.session_state["alerts_flash"] = f"{label}: {labels.get(key, key)}"
+            st.rerun()
         else:
             st.warning(f"{label}: nothing changed (alert not open or unknown)")
 

@@ -53,6 +53,7 @@ shown = frame[["ts", "kind", "device", "severity_name", "app", "message"]]
 st.dataframe(
     shown,
     hide_index=True,
+    height=520,
     column_config={
         "ts": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
         "severity_name": "severity",

@@ -11,7 +11,8 @@ from app_streamlit.auth import authenticate
 
 log = logging.getLogger(__name__)
 
-st.title("📡 NetVigil")
+st.title("NetVigil")
+st.caption("Network and server monitoring. Log in to continue.")
 users = session.settings().app.users
 if not users:
     st.warning("No users are configured (app.users in the config file). Use `netvigil app hash-password`.")

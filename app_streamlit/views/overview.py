@@ -51,7 +51,13 @@ def body() -> None:
     if not alerts.empty:
         alerts["active"] = alerts["open"] + alerts["acknowledged"]
     right.plotly_chart(
-        charts.bar(alerts, "severity", "active" if not alerts.empty else "open", "Active alerts by severity"),
+        charts.bar(
+            alerts,
+            "severity",
+            "active" if not alerts.empty else "open",
+            "Active alerts by severity",
+            charts.SEVERITY_COLOURS,
+        ),
         key="alerts_chart",
     )
 

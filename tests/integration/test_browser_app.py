@@ -1,0 +1,196 @@
+"""The app as a user meets it: `netvigil app` served headless, driven by Debian's Chromium.
+
+Opens every page after logging in, checks no exception box is shown, opens a
+device page, acknowledges an alert through the UI and finds the
+acknowledgement (alerts, alert_events, app_audit) in the database.
+Screenshots of each page land in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from playwright.sync_api import Page, sync_playwright
+
+from app_streamlit.auth import hash_password
+from app_streamlit.seed import purge, seed_all
+from netvigil.db import connect
+from netvigil.settings import Settings, project_root
+from netvigil.stack.base import apt_install
+
+SHOTS = project_root() / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PASSWORD = "browser-test-pw"
+PAGES = ["Overview", "Devices", "Alerts", "Events", "Topology", "Models"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(
+    pg_stack: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, str, str, list[str]]]:
+    apt_install(["chromium", "chromium-driver"], [CHROMIUM])
+    prefix = f"appb{uuid.uuid4().hex[:6]}_"
+    with connect(pg_stack) as conn:
+        _fleet, keys = seed_all(conn, prefix, datetime.now(UTC), n_devices=6)
+        conn.commit()
+    digest = hash_password(PASSWORD, rounds=4)
+    config = tmp_path_factory.mktemp("app") / "netvigil.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "app": {
+                    "users": {
+                        f"{prefix}op": {"password_hash": digest, "role": "operator"},
+                        f"{prefix}viewer": {"password_hash": digest, "role": "viewer"},
+                    }
+                }
+            }
+        )
+    )
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("applog") / "app.log").open("w")
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("netvigil")),
+            "--config",
+            str(config),
+            "app",
+            "--port",
+            str(port),
+        ],
+        env=dict(os.environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, f"netvigil app exited: {Path(log.name).read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "netvigil app did not become healthy in 60 s"
+            time.sleep(0.5)
+        yield pg_stack, url, prefix, keys
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=20)
+        log.close()
+        with connect(pg_stack) as conn:
+            purge(conn, prefix)
+            conn.execute("DELETE FROM app_audit WHERE actor LIKE %s", (prefix.replace("_", "\\_") + "%",))
+            conn.commit()
+
+
+def _no_exception(page: Page, where: str) -> None:
+    page.wait_for_timeout(1500)  # let the run finish and any fragment settle
+    assert page.locator("[data-testid='stException']").count() == 0, f"exception shown on {where}"
+    assert page.locator("[data-testid='stAlertContentError']").count() == 0, f"error shown on {where}"
+
+
+def _login(page: Page, url: str, user: str) -> None:
+    page.goto(url)
+    page.get_by_role("textbox", name="User").fill(user)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("h1:has-text('Overview')", timeout=30000)
+
+
+def _open(page: Page, name: str) -> None:
+    page.locator("[data-testid='stSidebarNavLink']", has_text=name).click()
+    page.wait_for_selector(f"h1:has-text('{name}')", timeout=30000)
+
+
+def test_every_page_then_acknowledge(served: tuple[Settings, str, str, list[str]]) -> None:
+    settings, url, prefix, keys = served
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1400})
+        page.goto(url)
+        page.wait_for_selector("text=Log in", timeout=30000)
+        page.screenshot(path=SHOTS / "login.png")
+        _login(page, url, f"{prefix}op")
+        for name in PAGES:
+            if name != "Overview":
+                _open(page, name)
+            _no_exception(page, name)
+            page.screenshot(path=SHOTS / f"{name.lower()}.png")
+
+        # A device page, opened from the inventory.
+        _open(page, "Devices")
+        page.get_by_role("textbox", name="Search name, address, description or tags").fill(prefix)
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(1500)
+        page.locator("[data-testid='stSelectbox']", has_text="Open device").click()
+        page.get_by_role("option", name=f"{prefix}00000").click()
+        page.wait_for_selector(f"h1:has-text('{prefix}00000')", timeout=30000)
+        _no_exception(page, "device page")
+        page.screenshot(path=SHOTS / "device.png")
+        page.get_by_role("tab", name="Interfaces").click()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=SHOTS / "device_interfaces.png")
+
+        # Acknowledge the critical alert of device 0 through the console.
+        _open(page, "Alerts")
+        page.get_by_role("textbox", name="Device contains").fill(f"{prefix}00000")
+        page.keyboard.press("Enter")
+        page.get_by_text(f"CRITICAL · {prefix}00000 · {prefix}00000 is down").wait_for(timeout=30000)
+        page.get_by_role("textbox", name="Comment / note").fill("on it")
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(800)
+        page.get_by_role("button", name="Acknowledge", exact=True).click()
+        page.get_by_text(f"Acknowledged: CRITICAL · {prefix}00000").wait_for(timeout=30000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=SHOTS / "alerts_acknowledged.png")
+        browser.close()
+
+    with connect(settings) as conn:
+        state = conn.execute(
+            "SELECT state, acknowledged_by FROM alerts WHERE key = %s", (keys[0],)
+        ).fetchone()
+        event = conn.execute(
+            "SELECT actor, detail->>'comment' FROM alert_events WHERE key = %s AND kind = 'ack'", (keys[0],)
+        ).fetchone()
+        audit = conn.execute(
+            "SELECT actor FROM app_audit WHERE action = 'acknowledge' AND detail->>'alert' = %s", (keys[0],)
+        ).fetchone()
+    assert state == ("acknowledged", f"{prefix}op")
+    assert event == (f"{prefix}op", "on it")
+    assert audit == (f"{prefix}op",)
+
+
+def test_viewer_cannot_act(served: tuple[Settings, str, str, list[str]]) -> None:
+    _settings, url, prefix, _keys = served
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1400})
+        _login(page, url, f"{prefix}viewer")
+        _open(page, "Alerts")
+        page.wait_for_selector("text=can look but not act", timeout=30000)
+        assert page.get_by_role("button", name="Acknowledge", exact=True).is_disabled()
+        _open(page, "Models")
+        page.wait_for_selector("text=Promotion is for admins only", timeout=30000)
+        browser.close()
