@@ -10,7 +10,8 @@ The schedule is a list of :class:`Step` computed from the topology and the
 run's duration, so a 30-second test run and a 10-minute demo show the same
 story at different speeds: a disk filling from early on (enough points for a
 predictive alert), a link down and up with traps, a CPU spike, a host
-silent to pings, a link flapping, and a parent device down (its children's
+silent to pings, a link flapping, an agent reboot (sysUpTime back to zero, a
+coldStart trap), and a parent device down (its children's
 alerts are the ones dependency suppression should hide).
 """
 
@@ -40,12 +41,13 @@ class Target:
     port_on_parent: int | None = None  # ifIndex of the parent switch port it hangs off
     has_disk: bool = False
     has_cpu: bool = False
+    rebootable: bool = False  # a real snmpd that can be restarted
 
 
 @dataclass(frozen=True)
 class Step:
     at: float  # seconds after the start
-    action: str  # link_down link_up cpu_spike cpu_normal disk_fill ping_block ping_unblock down up
+    action: str  # link_down link_up cpu_spike cpu_normal disk_fill ping_block ping_unblock reboot down up
     device: str
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +88,9 @@ def build_schedule(targets: list[Target], duration: float, *, flaps: int = 5) ->
                 Step(t, "link_down", s.parent or "", port),
                 Step(t + period / 2, "link_up", s.parent or "", port),
             ]
+    reboot = next((s for s in servers if s.rebootable), None)
+    if reboot is not None:
+        steps.append(Step(0.62 * d, "reboot", reboot.name))
     if switches:
         sw = switches[0]
         children = [t.name for t in targets if t.parent == sw.name]

@@ -51,6 +51,7 @@ class Scenario:
     _states: dict[str, AgentState] = field(default_factory=dict)
     _recs: dict[str, DerivedRecording] = field(default_factory=dict)
     _procs: list[Any] = field(default_factory=list)
+    _snmpd: dict[str, Any] = field(default_factory=dict)
     _firewall: Firewall = field(default_factory=Firewall)
     _own_workdir: bool = False
 
@@ -99,6 +100,7 @@ class Scenario:
             if d.recording is None:
                 agent = SnmpdAgent(d.address, d.port, workdir=self.workdir / f"snmpd-{d.name}")
                 self._procs.append(agent)
+                self._snmpd[d.name] = agent
                 agent.start()
 
     def register_devices(self) -> None:
@@ -169,6 +171,9 @@ class Scenario:
             state.set(
                 "disk", {"initial": rec.disk_used, "rate": rate, "since": time.time(), "max": rec.disk_size}
             )
+        elif step.action == "reboot" and step.device in self._snmpd:
+            await asyncio.to_thread(self._snmpd[step.device].restart)
+            self._count_trap(await send_trap("coldStart", source=dev.address, target=self.trap_target))
         elif step.action in ("ping_block", "ping_unblock"):
             if step.action == "ping_block":
                 self._firewall.block(dev.address)

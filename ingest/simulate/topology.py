@@ -34,7 +34,9 @@ class SimDevice:
     tags: dict[str, str] = field(default_factory=dict)
 
     def target(self, *, has_disk: bool, has_cpu: bool) -> Target:
-        return Target(self.name, self.role, self.parent, self.port_on_parent, has_disk, has_cpu)
+        return Target(
+            self.name, self.role, self.parent, self.port_on_parent, has_disk, has_cpu, self.recording is None
+        )
 
 
 def plan_topology(

@@ -29,6 +29,7 @@ class DeviceMatcher:
         self._index = AddressIndex()
         self._names: dict[str, str] = {}
         self._by_source: dict[str, str | None] = {}
+        self.missed = False  # an unknown sender was seen since the last reload
         self.update(devices)
 
     def update(self, devices: Iterable[Device]) -> None:
@@ -40,6 +41,7 @@ class DeviceMatcher:
             names.setdefault(d.address.lower(), d.name)
         self._names = names
         self._by_source = {}
+        self.missed = False
         self.size = len(devices)
 
     def match(self, source: str, hostname: str | None) -> str | None:
@@ -48,6 +50,8 @@ class DeviceMatcher:
             found = self._by_source[source]
         except KeyError:
             found = self._by_source[source] = self._index.match(source)
+            if found is None:
+                self.missed = True
             if len(self._by_source) > 100_000:  # a spoofing flood must not grow memory forever
                 self._by_source.clear()
         if found is not None or not hostname:
@@ -78,11 +82,20 @@ async def refresh(settings: Settings, matcher: DeviceMatcher) -> bool:
 
 
 async def reload_forever(
-    settings: Settings, matcher: DeviceMatcher, stop: asyncio.Event, every: float = 60.0
+    settings: Settings, matcher: DeviceMatcher, stop: asyncio.Event, every: float = 60.0, soon: float = 5.0
 ) -> None:
-    """Refresh ``matcher`` every ``every`` seconds until ``stop`` is set."""
+    """Refresh ``matcher`` every ``every`` seconds, or after ``soon`` when an unknown sender appeared.
+
+    A device added to the inventory is then matched within seconds of its
+    first message, without hammering the database: at most one reload per
+    ``soon`` seconds whatever the traffic.
+    """
+    loop = asyncio.get_running_loop()
+    last = loop.time()
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
-        if not stop.is_set():
+            await asyncio.wait_for(stop.wait(), timeout=min(soon, every))
+        now = loop.time()
+        if not stop.is_set() and (now - last >= every or (matcher.missed and now - last >= soon)):
             await refresh(settings, matcher)
+            last = loop.time()

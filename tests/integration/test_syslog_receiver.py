@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import msgspec
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ingest.syslog.service import Receiver, receiver
 from netvigil.db import connect
@@ -68,12 +68,15 @@ class Harness:
 @pytest.fixture
 async def harness(stack: Settings, device: str) -> AsyncIterator[Harness]:
     settings = _free_port_settings(stack)
+    topic = settings.topic("syslog")
+    meta = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap)
+    await meta.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(await meta.partitions_for(topic))]
+    finally:
+        await meta.stop()
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap, enable_auto_commit=False)
     await consumer.start()
-    topic = settings.topic("syslog")
-    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-    if not parts:
-        parts = [TopicPartition(topic, p) for p in range(settings.kafka.partitions)]
     consumer.assign(parts)
     await consumer.seek_to_end(*parts)
     for tp in parts:

@@ -39,7 +39,7 @@ def test_schedule_tells_the_whole_story_in_order() -> None:
     steps = build_schedule(targets, 100.0, flaps=3)
     actions = [s.action for s in steps]
     assert steps == sorted(steps, key=lambda s: s.at)
-    for a in ("disk_fill", "cpu_spike", "cpu_normal", "ping_block", "ping_unblock", "down", "up"):
+    for a in ("disk_fill", "cpu_spike", "cpu_normal", "ping_block", "ping_unblock", "reboot", "down", "up"):
         assert a in actions
     flaps = [s for s in steps if s.params.get("flap")]
     assert [s.action for s in flaps] == ["link_down", "link_up"] * 3

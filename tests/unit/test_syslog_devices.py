@@ -12,5 +12,7 @@ def test_address_then_hostname() -> None:
     assert m.match("192.0.2.9", "FW01.example.net") == "fw01"  # relayed: short name, any case
     assert m.match("192.0.2.9", "10.0.0.2") == "fw01"  # hostname field holding an address
     assert m.match("192.0.2.9", None) is None
+    assert m.missed  # asks the service for an early inventory reload
     m.update([Device(name="new", address="192.0.2.9")])
+    assert not m.missed
     assert m.match("192.0.2.9", None) == "new"  # the per-source cache is cleared on reload
