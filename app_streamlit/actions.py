@@ -128,29 +128,22 @@ def create_silence(
 
 
 def promote(settings: Settings, user: str, role: str, family: str, version: int) -> bool:
-    """Make ``version`` the family's production model; the previous one is archived."""
+    """Make ``version`` the family's production model (the previous one is archived) and tell the workers.
+
+    The registry's own ``promote`` does the change and its ``app_audit`` row in
+    one transaction; ``notify`` wakes the workers' registry watchers at once.
+    """
     require(role, "promote")
-    with connect(settings) as conn, conn.transaction():
-        exists = conn.execute(
-            "SELECT stage FROM model_registry WHERE family = %s AND version = %s FOR UPDATE",
-            (family, version),
-        ).fetchone()
-        if exists is None:
+    from models.registry import RegistryError
+    from models.registry import promote as registry_promote
+    from models.registry_watch import notify
+
+    with connect(settings) as conn:
+        try:
+            registry_promote(conn, family, version, user)
+        except RegistryError:
             return False
-        previous = conn.execute(
-            "UPDATE model_registry SET stage = 'archived' WHERE family = %s AND stage = 'production'"
-            " AND version <> %s RETURNING version",
-            (family, version),
-        ).fetchall()
-        conn.execute(
-            "UPDATE model_registry SET stage = 'production', promoted_at = now() WHERE family = %s AND version = %s",
-            (family, version),
-        )
-        _audit(
-            conn,
-            user,
-            "promote",
-            {"family": family, "version": version, "previous": [int(r[0]) for r in previous]},
-        )
+        conn.commit()
+    notify(settings, family, version)
     log.info("model %s v%s promoted by %s", family, version, user)
     return True

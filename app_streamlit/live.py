@@ -1,11 +1,11 @@
 """Latest values per device from Redis, for the device page's live mode.
 
-The stream worker owns the key layout (streams/live.py). This module is the
-one place that knows it: ``latest`` returns a tidy frame whatever the layout,
-so adapting to the worker means changing ``KEY`` and ``parse_live`` only.
-Assumed layout: one hash per device, ``netvigil:live:<device>``, field
-``<metric>|<instance>`` (or ``<metric>`` when the instance is empty), value a
-number or JSON ``{"value": v, "ts": t}``.
+The stream worker owns the key layout (streams/live.py ``LiveState``): one
+hash per device, ``netvigil:latest:<device>``, fields ``<metric>|<instance>``
+-> ``repr(value)`` and ``_ts`` -> epoch seconds of the device's last batch.
+This module is the one place in the app that knows it; JSON values
+``{"value": v, "ts": t}`` are accepted too, so a richer layout later needs
+no change here.
 """
 
 from __future__ import annotations
@@ -22,25 +22,35 @@ import redis
 __all__ = ["KEY", "latest", "parse_live"]
 
 log = logging.getLogger(__name__)
-KEY = "netvigil:live:{device}"
+KEY = "netvigil:latest:{device}"
+TS_FIELD = "_ts"
 
 
 def _text(v: bytes | str) -> str:
     return v.decode(errors="replace") if isinstance(v, bytes) else v
 
 
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def parse_live(raw: Mapping[bytes | str, bytes | str]) -> pd.DataFrame:
     """Hash fields -> rows (metric, instance, value, ts); unparsable fields are skipped (pure)."""
     rows: list[dict[str, Any]] = []
-    for field, value in raw.items():
-        name = _text(field)
+    fields = {_text(k): _text(v) for k, v in raw.items()}
+    device_ts = _number(fields.pop(TS_FIELD, ""))
+    for name, text in fields.items():
         metric, _, instance = name.partition("|")
-        text = _text(value)
-        ts: datetime | None = None
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            continue
+        ts = datetime.fromtimestamp(device_ts, UTC) if device_ts is not None else None
+        parsed: Any = _number(text)
+        if parsed is None:
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                continue
         if isinstance(parsed, dict):
             number = parsed.get("value", parsed.get("v"))
             stamp = parsed.get("ts", parsed.get("t"))

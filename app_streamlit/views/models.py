@@ -31,7 +31,7 @@ family = st.selectbox("Family", sorted(set(reg["family"])), key="promote_family"
 with st.form("promote"):
     versions = sorted(reg.loc[reg["family"] == family, "version"].astype(int), reverse=True)
     version = st.selectbox("Version", versions, key="promote_version")
-    go = st.form_submit_button("Promote to production")
+    go = st.form_submit_button("Promote to production", key="promote_go")
 if go:
     try:
         ok = actions.promote(session.settings(), user, role, str(family), int(version))

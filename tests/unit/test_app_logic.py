@@ -86,14 +86,17 @@ def test_group_by_root_cause() -> None:
 
 def test_parse_live() -> None:
     raw = {
-        b"cpu_user_pct": b"12.5",
+        b"_ts": b"1700000100.5",
+        b"cpu_user_pct|": b"12.5",
+        b"swap_used_pct|": b"nan",
         b"if_in_bps|3": json.dumps({"value": 1e6, "ts": 1_700_000_000}).encode(),
         "disk_used_pct|/": json.dumps({"v": 40, "t": "2026-01-01T00:00:00+00:00"}),
         b"junk": b"not json",
         b"flag": b"true",
     }
     frame = parse_live(raw)
-    assert list(frame["metric"]) == ["cpu_user_pct", "disk_used_pct", "if_in_bps"]
+    assert list(frame["metric"]) == ["cpu_user_pct", "disk_used_pct", "if_in_bps", "swap_used_pct"]
+    assert frame.set_index("metric").loc["cpu_user_pct", "ts"] == datetime.fromtimestamp(1700000100.5, UTC)
     assert frame.set_index("metric").loc["if_in_bps", "instance"] == "3"
     assert frame.set_index("metric").loc["if_in_bps", "ts"] == datetime.fromtimestamp(1_700_000_000, UTC)
     assert parse_live({}).empty
