@@ -99,13 +99,20 @@ def snmp_answers(address: str, port: int, community: str = "public", wait: float
     return proc.returncode == 0 and "1.3.6.1.2.1.1.3.0" in proc.stdout
 
 
-def _wait_for(address: str, port: int, proc: subprocess.Popen[bytes], timeout: float, log_path: Path) -> None:
+def _wait_for(
+    address: str,
+    port: int,
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    log_path: Path,
+    community: str = "public",
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace")[-600:] if log_path.exists() else ""
             raise StackError(f"SNMP agent on {address}:{port} exited with {proc.returncode}: {tail}")
-        if snmp_answers(address, port):
+        if snmp_answers(address, port, community):
             return
         time.sleep(0.2)
     raise StackError(f"SNMP agent on {address}:{port} did not answer within {timeout:g}s (log: {log_path})")
@@ -131,6 +138,7 @@ class SnmpdAgent:
     community: str = "public"
     users: tuple[V3User, ...] = V3_USERS
     workdir: Path | None = None
+    extra: tuple[str, ...] = ()  # more snmpd.conf lines, e.g. "sysName sw-9"
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def config(self) -> str:
@@ -138,7 +146,7 @@ class SnmpdAgent:
         for u in self.users:
             lines.append(f"createUser {u.name} {u.auth} {u.auth_key} {u.priv} {u.priv_key}")
             lines.append(f"rouser {u.name} priv")
-        lines += ["load 12 10 5", "disk / 10000", "includeAllDisks 10%"]
+        lines += ["load 12 10 5", "disk / 10000", "includeAllDisks 10%", *self.extra]
         return "\n".join(lines) + "\n"
 
     def start(self) -> SnmpdAgent:
@@ -157,7 +165,7 @@ class SnmpdAgent:
                 ["snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-p", str(self.workdir / "snmpd.pid")],
                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )  # fmt: skip
-        _wait_for(self.address, self.port, self.proc, 15.0, log_path)
+        _wait_for(self.address, self.port, self.proc, 15.0, log_path, self.community)
         log.info("snmpd on %s:%d (pid %d)", self.address, self.port, self.proc.pid)
         return self
 
