@@ -165,7 +165,11 @@ class SnmpdAgent:
                 ["snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-p", str(self.workdir / "snmpd.pid")],
                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )  # fmt: skip
-        _wait_for(self.address, self.port, self.proc, 15.0, log_path, self.community)
+        try:
+            _wait_for(self.address, self.port, self.proc, 15.0, log_path, self.community)
+        except BaseException:
+            self.stop()  # never leave a half-started agent behind
+            raise
         log.info("snmpd on %s:%d (pid %d)", self.address, self.port, self.proc.pid)
         return self
 
@@ -264,8 +268,12 @@ class SnmpsimAgents:
         with (self.workdir / "stdout.log").open("ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir,
                                          start_new_session=True)  # fmt: skip
-        for agent in self.agents:  # the first answer waits for the index build
-            _wait_for(agent.address, agent.port, self.proc, timeout, self.workdir / "stdout.log")
+        try:
+            for agent in self.agents:  # the first answer waits for the index build
+                _wait_for(agent.address, agent.port, self.proc, timeout, self.workdir / "stdout.log")
+        except BaseException:
+            self.stop()
+            raise
         log.info("snmpsim serving %d agents (pid %d)", len(self.agents), self.proc.pid)
         return self
 
