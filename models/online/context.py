@@ -23,6 +23,10 @@ Post-processing reports the onset of an incident: a point is reported only if it
 score beats the last reported score (decaying with half-life ``suppress`` points) by
 ``gap``; everything else in the incident is reported as 0.
 
+The shipped threshold, 0.15, is where NAB's optimised threshold lands when chosen on
+any half of the NAB categories (0.153-0.157, see ``models.nab.crosscheck``); a score
+of 0.15 means both tails are about 1.5 % (``surprise_score``) at an onset.
+
 Learning is robust: residuals are clipped at ``clip`` typical errors before they
 update the predictors, so an outlier moves nothing much while a lasting level shift
 is still absorbed over time; flagged points are learned at a tenth of the rate.
@@ -60,7 +64,7 @@ class ContextBank(DetectorBank):
     def __init__(
         self,
         seed: int = 0,
-        threshold: float = 0.5,
+        threshold: float = 0.15,
         capacity: int = 1024,
         fast: float = 0.1,
         slow: float = 0.005,
@@ -118,10 +122,8 @@ class ContextBank(DetectorBank):
         peak0, age = st["peak"][rows], st["age"][rows]
         peak = peak0 * np.exp2(-age / self.suppress)
         onset = score > peak + self.gap * (peak > 0)
-        flag = onset & (score >= self.threshold) & (peak < self.threshold)
+        flag = onset & (score >= self.threshold)
         out = np.where(onset, score, 0.0)
-        # a bigger second rise inside one incident is reported, but not as a new alert
-        out = np.where(onset & ~flag & (out >= self.threshold), 0.999 * self.threshold, out)
         st["peak"][rows] = np.where(onset, score, peak0)
         st["age"][rows] = np.where(onset, 0.0, age + 1.0)
 
