@@ -95,8 +95,9 @@ def order_by_parent(devices: list[Device], known: set[str]) -> list[Device]:
     while pending:
         ready = [d for d in pending.values() if d.parent is None or d.parent in done]
         if not ready:
-            d = next(iter(pending.values()))
-            problem = "is unknown" if d.parent not in pending else "forms a cycle"
+            orphans = [d for d in pending.values() if d.parent not in pending]
+            d = orphans[0] if orphans else next(iter(pending.values()))
+            problem = "is unknown" if orphans else "forms a cycle"
             raise DeviceFileError(f"device {d.name!r}: parent {d.parent!r} {problem}")
         for d in ready:
             out.append(d)

@@ -111,7 +111,7 @@ async def _walk(addr: tuple[str, int], creds: Credentials, oids: list[str]) -> l
 
 def _close(ours: Any, type_name: str, theirs: Any) -> bool:
     if type_name == "Opaque" and ours[:3] == b"\x9f\x78\x04":  # net-snmp shows an opaque float
-        return abs(struct.unpack(">f", ours[3:7])[0] - float(theirs)) < 1e-4
+        return bool(abs(struct.unpack(">f", ours[3:7])[0] - float(theirs)) < 1e-4)
     if type_name in ("Counter32", "Counter64", "TimeTicks", "Gauge32") or (
         type_name == "INTEGER" and isinstance(theirs, int) and abs(ours) > 1000
     ):
@@ -200,8 +200,13 @@ def test_poll_simulated_devices(snmpsim: dict[str, tuple[str, int]], snmpd: Snmp
         assert rec.status == "ok", (rec.device, rec.error)
         assert rec.sys_uptime is not None
         rec.validate()
-    metric = lambda rec, name: [s for s in rec.samples if s.metric == name]  # noqa: E731
-    props = lambda rec, name: {p.instance: p.text for p in rec.props if p.name == name}  # noqa: E731
+
+    def metric(rec: Any, name: str) -> list[Any]:
+        return [s for s in rec.samples if s.metric == name]
+
+    def props(rec: Any, name: str) -> dict[str, str]:
+        return {p.instance: p.text for p in rec.props if p.name == name}
+
     assert len(metric(sw, "ifHCInOctets")) == 52 and not metric(sw, "ifInOctets")
     assert props(sw, "lldpRemSysName")["49.1"] == "core-1" and len(props(sw, "lldpRemSysName")) == 12
     assert len(metric(sw, "etherStatsOctets")) == 52

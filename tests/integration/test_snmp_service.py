@@ -34,7 +34,8 @@ def agent() -> Iterator[SnmpdAgent]:
 
 
 def _names(sfx: str, shard: int, count: int) -> list[str]:
-    out, i = [], 0
+    out: list[str] = []
+    i = 0
     while len(out) < count:
         name = f"svc-{sfx}-{i}"
         if in_shard(name, (shard, 2)):
