@@ -29,9 +29,9 @@ from netvigil.settings import Settings
 from streams.alerting import metrics as m
 from streams.alerting.engine import Engine, Outcome, Policy, Silence
 from streams.alerting.evaluate import Evaluator, Signal
-from streams.alerting.live import LiveAlerts
 from streams.alerting.rules import RuleError, RuleSet, load_rule_file, merge
 from streams.alerting.store import AlertStore, EventRow, Inventory
+from streams.live import LiveState
 from streams.notify.config import NotifyConfig, NotifyConfigError, load_notify_config
 from streams.notify.dispatch import Delivery, Dispatcher
 from streams.remediation.manifest import Manifest, ManifestError, load_manifest
@@ -65,7 +65,7 @@ class AlertRuntime:
         )
         self.dispatcher = Dispatcher(self.notify_config, self._on_delivery, self.engine.device_tags)
         self.manifest = manifest or load_manifest(settings.resolve_path(settings.streams.remediation_dir))
-        self.live = LiveAlerts(settings.redis.url)
+        self.live = LiveState(settings)  # the stream tier's Redis live state (guarded, rebuilt after outages)
         self.publisher = (
             Publisher(settings, client_id="netvigil-alerting", linger_ms=5) if publish_kafka else None
         )
@@ -83,7 +83,9 @@ class AlertRuntime:
         try:
             alerts, escalated = await asyncio.to_thread(self.store.active_alerts)
             self.engine.load(alerts, escalated)
-            log.info("alert engine rebuilt: %d active alerts", len(alerts))
+            log.info("alert engine rebuilt: %d active alerts", len(self.engine.active))
+            for t in self.engine.active.values():  # the live hash mirrors what was active
+                await self.live.publish_alert(t.alert)
         except psycopg.Error as exc:
             m.DB_FAILURES.inc()
             log.error("cannot load active alerts, starting empty: %s", exc)
@@ -246,7 +248,7 @@ class AlertRuntime:
     async def flush(self) -> None:
         """Write pending rows (kept on failure), then publish to Kafka and Redis."""
         alerts, transitions, events = self._pending_alerts, self._pending_transitions, self._pending_events
-        if not (alerts or events or self._unpublished or self.live.needs_resync):
+        if not (alerts or events or self._unpublished):
             return
         if alerts or events:
             self._pending_alerts, self._pending_transitions, self._pending_events = [], [], []
@@ -279,4 +281,5 @@ class AlertRuntime:
                 log.error("publishing alerts to Kafka failed: %s", exc)
         else:
             self._unpublished = []
-        await self.live.publish(alerts, (t.alert for t in self.engine.active.values()))
+        for alert in {a.key: a for a in alerts}.values():
+            await self.live.publish_alert(alert)

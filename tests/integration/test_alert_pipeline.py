@@ -35,13 +35,13 @@ from netvigil.settings import Settings
 from netvigil.topics import topic_specs
 from streams.alerting.consumer import run_consumer
 from streams.alerting.engine import Policy
-from streams.alerting.live import ACTIVE_HASH
 from streams.alerting.runtime import AlertRuntime
 from streams.notify.config import parse_notify_config
 from streams.notify.receiver import LocalReceiver
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
+ACTIVE_HASH = "netvigil:alerts:active"
 U = "a" + uuid.uuid4().hex[:7]
 ROOT = Path(__file__).resolve().parents[2]
 

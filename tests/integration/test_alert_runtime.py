@@ -1,0 +1,183 @@
+"""The alerting runtime against real PostgreSQL and Redis (no Kafka needed).
+
+Restart from the ``alerts`` table with an acknowledgement made by the app,
+rules from the ``threshold_rules`` table, a bad rule file that must not
+replace the good rule set, and a database outage that loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from netvigil.db import connect
+from netvigil.records import Metric, MetricBatch
+from netvigil.settings import Settings
+from streams.alerting import metrics as alert_metrics
+from streams.alerting.runtime import AlertRuntime
+from streams.alerting.store import AlertStore
+from streams.notify.config import parse_notify_config
+from streams.notify.receiver import LocalReceiver
+
+U = "r" + uuid.uuid4().hex[:7]
+RULES = f"""
+rules:
+  - name: {U}-cpu
+    metric: cpu_load_pct
+    match: {{device: "{U}-*"}}
+    levels: {{warning: 80, critical: 95}}
+"""
+
+
+@pytest.fixture
+def hook() -> Iterator[LocalReceiver]:
+    rec = LocalReceiver().start()
+    try:
+        yield rec
+    finally:
+        rec.stop()
+
+
+@pytest.fixture
+def rt_settings(pg_stack: Settings, tmp_path: Path) -> Settings:
+    (tmp_path / "rules.yaml").write_text(RULES)
+    return msgspec.structs.replace(
+        pg_stack, streams=msgspec.structs.replace(pg_stack.streams, rules_file=str(tmp_path / "rules.yaml"))
+    )
+
+
+def runtime(settings: Settings, hook: LocalReceiver) -> AlertRuntime:
+    notify = parse_notify_config(
+        {
+            "receivers": [{"name": "hook", "type": "webhook", "url": f"{hook.url}/a"}],
+            "routes": [{"receivers": ["hook"]}],
+        },
+        environ={},
+    )
+    return AlertRuntime(settings, notify_config=notify, publish_kafka=False, refresh_interval=0)
+
+
+def cpu(device: str, value: float) -> MetricBatch:
+    return MetricBatch(device=device, ts=time.time(), metrics=[Metric("cpu_load_pct", "", value)])
+
+
+def row(settings: Settings, key: str) -> tuple[str, str] | None:
+    with connect(settings) as conn:
+        r = conn.execute("SELECT state, severity FROM alerts WHERE key = %s", (key,)).fetchone()
+    return (r[0], r[1]) if r else None
+
+
+async def test_restart_respects_an_acknowledgement_made_by_the_app(
+    rt_settings: Settings, hook: LocalReceiver
+) -> None:
+    device, key = f"{U}-ack", f"{U}-cpu/{U}-ack/"
+    a = runtime(rt_settings, hook)
+    await a.start()
+    a.handle("metrics", cpu(device, 85))
+    await a.flush()
+    assert row(rt_settings, key) == ("open", "warning")
+    await asyncio.to_thread(hook.wait_for, 1, 10)
+    await a.stop()
+    with connect(rt_settings) as conn:  # what the app does on "acknowledge"
+        conn.execute(
+            "UPDATE alerts SET state = 'acknowledged', acknowledged_by = 'alice', acknowledged_at = now() WHERE key = %s",
+            (key,),
+        )
+        conn.execute(
+            "INSERT INTO alert_events (key, ts, kind, actor) VALUES (%s, now(), 'ack', 'alice')", (key,)
+        )
+        conn.commit()
+    b = runtime(rt_settings, hook)
+    await b.start()
+    try:
+        assert b.engine.active[key].alert.state == "acknowledged"
+        b.handle("metrics", cpu(device, 99))  # severity rises: recorded, not renotified
+        await b.flush()
+        assert row(rt_settings, key) == ("acknowledged", "critical")
+        await asyncio.sleep(0.5)
+        assert len(hook.requests) == 1
+        b.handle("metrics", cpu(device, 10))
+        await b.flush()
+        assert row(rt_settings, key) == ("resolved", "critical")
+    finally:
+        await b.stop()
+
+
+async def test_rules_from_the_database_and_a_bad_file_keeps_the_previous_set(
+    rt_settings: Settings, hook: LocalReceiver
+) -> None:
+    name = f"{U}-db-mem"
+    with connect(rt_settings) as conn:
+        conn.execute(
+            "INSERT INTO threshold_rules (name, definition) VALUES (%s, %s)",
+            (
+                name,
+                json.dumps(
+                    {"metric": "mem_used_pct", "levels": {"major": 90}, "match": {"device": f"{U}-*"}}
+                ),
+            ),
+        )
+        conn.commit()
+    rt = runtime(rt_settings, hook)
+    await rt.start()
+    try:
+        assert {r.name for r in rt.rules.rules} >= {f"{U}-cpu", name}
+        errors_before = alert_metrics.RULE_ERRORS._value.get()
+        path = Path(rt_settings.streams.rules_file)
+        path.write_text(RULES + "    colour: red\n")
+        os.utime(path, (time.time() + 5, time.time() + 5))
+        await rt.refresh(force=True)
+        assert {r.name for r in rt.rules.rules} >= {f"{U}-cpu", name}  # the previous good set still runs
+        assert alert_metrics.RULE_ERRORS._value.get() == errors_before + 1
+        rt.handle(
+            "metrics", MetricBatch(device=f"{U}-m", ts=time.time(), metrics=[Metric("mem_used_pct", "", 95)])
+        )
+        await rt.flush()
+        assert row(rt_settings, f"{name}/{U}-m/") == ("open", "major")
+    finally:
+        await rt.stop()
+        with connect(rt_settings) as conn:
+            conn.execute("DELETE FROM threshold_rules WHERE name = %s", (name,))
+            conn.commit()
+
+
+async def test_database_outage_loses_nothing(rt_settings: Settings, hook: LocalReceiver) -> None:
+    device, key = f"{U}-out", f"{U}-cpu/{U}-out/"
+    rt = runtime(rt_settings, hook)
+    await rt.start()
+    good = rt.store
+    try:
+        bad = msgspec.structs.replace(
+            rt_settings,
+            postgres=msgspec.structs.replace(
+                rt_settings.postgres, dsn="postgresql://netvigil:netvigil@127.0.0.1:9/x"
+            ),
+        )
+        rt.store = AlertStore(bad)
+        rt.handle("metrics", cpu(device, 85))
+        await rt.flush()  # fails: kept
+        assert row(rt_settings, key) is None
+        rt.handle("metrics", cpu(device, 10))
+        await rt.flush()
+        rt.store = good
+        await rt.flush()
+        assert row(rt_settings, key) == ("resolved", "warning")
+        with connect(rt_settings) as conn:
+            kinds = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT to_state FROM alert_events WHERE key = %s AND kind = 'transition' ORDER BY ts",
+                    (key,),
+                )
+            ]
+        assert kinds == ["open", "resolved"]
+    finally:
+        await rt.stop()
