@@ -104,3 +104,17 @@ def test_agent_error_status() -> None:
 
     with pytest.raises(SnmpError, match="genErr"):
         asyncio.run(_run(err, lambda t: t.get(["1.3.6.1.2.1.1.3.0"])))
+
+
+def test_v3_only_refuses_community_polling() -> None:
+    from ingest.snmp.factory import Engines, make_transport
+    from netvigil.inventory import Credentials
+
+    engines = Engines()
+    with pytest.raises(SnmpError, match="v3_only"):
+        make_transport(engines, "127.0.0.1", 161, Credentials(version="v2c", community="c"), timeout=1, retries=0,
+                       v3_only=True)  # fmt: skip
+    v3 = Credentials(version="v3", user="u", auth_proto="SHA", auth_key="authpass123")
+    assert "V3Transport" in repr(
+        make_transport(engines, "127.0.0.1", 161, v3, timeout=1, retries=0, v3_only=True)
+    )
