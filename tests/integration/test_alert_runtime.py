@@ -132,7 +132,7 @@ async def test_rules_from_the_database_and_a_bad_file_keeps_the_previous_set(
         assert {r.name for r in rt.rules.rules} >= {f"{U}-cpu", name}
         errors_before = alert_metrics.RULE_ERRORS._value.get()
         path = Path(rt_settings.streams.rules_file)
-        path.write_text(RULES + "    colour: red\n")
+        path.write_text(RULES + "    colour: red\n")  # noqa: ASYNC240 - a test fixture file
         os.utime(path, (time.time() + 5, time.time() + 5))
         await rt.refresh(force=True)
         assert {r.name for r in rt.rules.rules} >= {f"{U}-cpu", name}  # the previous good set still runs
