@@ -37,7 +37,7 @@ Item = tuple[bytes | None, bytes]
 class Pipeline:
     def __init__(
         self,
-        publisher: Publisher,
+        publisher: Publisher | None,
         matcher: DeviceMatcher,
         stats: SyslogStats,
         *,
@@ -97,6 +97,8 @@ class Pipeline:
         await self.drain()
 
     async def flush_once(self) -> None:
+        if self.publisher is None:  # Kafka not reached yet: keep buffering (bounded by max_pending)
+            return
         items = self._retry + self._pending
         self._retry = []
         self._pending = []
@@ -133,7 +135,11 @@ class Pipeline:
     async def drain(self, grace: float = 30.0) -> None:
         """Send everything pending and wait for acknowledgements (shutdown)."""
         deadline = time.monotonic() + grace
-        while (self._pending or self._retry or self._inflight) and time.monotonic() < deadline:
+        while (
+            self.publisher is not None
+            and (self._pending or self._retry or self._inflight)
+            and time.monotonic() < deadline
+        ):
             await self.flush_once()
             if self._inflight:
                 await asyncio.wait(set(self._inflight), timeout=max(0.0, deadline - time.monotonic()))

@@ -53,33 +53,58 @@ async def receiver(
     matcher = DeviceMatcher()
     await refresh(settings, matcher)  # before listening, so the first messages are matched too
     loop = asyncio.get_running_loop()
-    async with Publisher(settings, client_id="netvigil-syslog") as pub:
-        pipeline = Pipeline(pub, matcher, stats)
-        udp = UdpSyslog(open_udp_socket(c.bind, c.syslog_udp_port), pipeline)
-        udp.start()
-        server = await loop.create_server(
-            lambda: TcpSyslog(pipeline), c.bind, c.syslog_tcp_port, reuse_address=True, backlog=1024
-        )
-        tcp_port = server.sockets[0].getsockname()[1]
-        udp_port = udp.port
-        log.info("syslog listening on %s udp/%d tcp/%d", c.bind, udp_port, tcp_port)
-        flusher_stop = asyncio.Event()
-        tasks = [
-            asyncio.create_task(pipeline.run(flusher_stop), name="syslog-flush"),
-            asyncio.create_task(reload_forever(settings, matcher, stop, reload_every), name="syslog-inv"),
-        ]
+    pipeline = Pipeline(None, matcher, stats)
+    udp = UdpSyslog(open_udp_socket(c.bind, c.syslog_udp_port), pipeline)
+    udp.start()
+    server = await loop.create_server(
+        lambda: TcpSyslog(pipeline), c.bind, c.syslog_tcp_port, reuse_address=True, backlog=1024
+    )
+    tcp_port = server.sockets[0].getsockname()[1]
+    log.info("syslog listening on %s udp/%d tcp/%d", c.bind, udp.port, tcp_port)
+    flusher_stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(_connect(settings, pipeline, stop), name="syslog-kafka"),
+        asyncio.create_task(pipeline.run(flusher_stop), name="syslog-flush"),
+        asyncio.create_task(reload_forever(settings, matcher, stop, reload_every), name="syslog-inv"),
+    ]
+    try:
+        yield Receiver(stats, pipeline, matcher, udp.port, tcp_port)
+    finally:
+        stop.set()
+        udp.close()  # hands over what the kernel still holds
+        server.close()
+        await asyncio.sleep(0)  # let open connections deliver their last frames
+        flusher_stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if pipeline.publisher is not None:
+            await pipeline.publisher.stop()
+        unregister(stats)
+        log.info("syslog receiver stopped: %s", stats.snapshot())
+
+
+async def _connect(settings: Settings, pipeline: Pipeline, stop: asyncio.Event) -> None:
+    """Connect to Kafka, retrying with backoff: the listeners run (and buffer) meanwhile."""
+    delay = 1.0
+    while not stop.is_set():
+        pub = Publisher(settings, client_id="netvigil-syslog")
         try:
-            yield Receiver(stats, pipeline, matcher, udp_port, tcp_port)
-        finally:
-            stop.set()
-            udp.close()
-            server.close()
-            # Let queued datagrams and open connections hand over what they hold.
-            await asyncio.sleep(0)
-            flusher_stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            unregister(stats)
-            log.info("syslog receiver stopped: %s", stats.snapshot())
+            await pub.start()
+        except Exception as exc:  # broker down or unresolvable: count, wait, retry
+            pipeline.stats.errors["kafka_connect"] += 1
+            log.warning(
+                "syslog: Kafka at %s not reachable (%s), retrying in %.0fs",
+                settings.kafka.bootstrap,
+                exc,
+                delay,
+            )
+            with contextlib.suppress(Exception):
+                await pub.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 30.0)
+            continue
+        pipeline.publisher = pub
+        return
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
