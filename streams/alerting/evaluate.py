@@ -92,16 +92,25 @@ class Evaluator:
     def metrics(self, batch: MetricBatch) -> list[Signal]:
         out: list[Signal] = []
         tags = self.device_tags.get(batch.device, {})
+        admin_down: set[str] | None = None
         for m in batch.metrics:
             rules = self._by_metric.get(m.metric)
             if not rules:
                 continue
+            value = m.value
+            if m.metric == "if_oper_status" and value == 2:
+                if admin_down is None:  # an interface shut down on purpose is not "down"
+                    admin_down = {
+                        x.instance for x in batch.metrics if x.metric == "if_admin_status" and x.value == 2
+                    }
+                if m.instance in admin_down:
+                    value = 1
             for rule in rules:
                 if not rule.match.matches(batch.device, m.instance, tags):
                     continue
-                if f"{m.metric}.{m.instance}" in batch.flags or m.metric in batch.flags:
+                if batch.flags and f"{m.metric}|{m.instance}" in batch.flags:  # streams.rates.flag_key
                     continue  # a value the stream does not trust is not alerted on
-                sig = self._metric(rule, batch.device, m.instance, m.metric, m.value, batch.ts)
+                sig = self._metric(rule, batch.device, m.instance, m.metric, value, batch.ts)
                 if sig is not None:
                     out.append(sig)
         return out

@@ -32,7 +32,7 @@ from streams.alerting.evaluate import Evaluator, Signal
 from streams.alerting.rules import RuleError, RuleSet, load_rule_file, merge
 from streams.alerting.store import AlertStore, EventRow, Inventory
 from streams.live import LiveState
-from streams.notify.config import NotifyConfig, NotifyConfigError, load_notify_config
+from streams.notify.config import NotifyConfig, NotifyConfigError, load_notify_config, parse_notify_config
 from streams.notify.dispatch import Delivery, Dispatcher
 from streams.remediation.manifest import Manifest, ManifestError, load_manifest
 from streams.remediation.runner import run_action
@@ -60,11 +60,15 @@ class AlertRuntime:
         self.evaluator = Evaluator(self.rules)
         self.engine = Engine(policy, rule_of=lambda n: self.rules.get(n))
         self.addresses: dict[str, str] = {}
-        self.notify_config = notify_config or load_notify_config(
-            settings.resolve_path(settings.streams.notifications_file)
+        self._notify_path = (
+            None if notify_config else settings.resolve_path(settings.streams.notifications_file)
         )
+        self._manifest_dir = None if manifest else settings.resolve_path(settings.streams.remediation_dir)
+        self._file_sigs: dict[str, float | None] = {}
+        self.notify_config = notify_config or parse_notify_config({}, environ={})
+        self.manifest = manifest or Manifest(Path("."), {})
+        self._reload_files()
         self.dispatcher = Dispatcher(self.notify_config, self._on_delivery, self.engine.device_tags)
-        self.manifest = manifest or load_manifest(settings.resolve_path(settings.streams.remediation_dir))
         self.live = LiveState(settings)  # the stream tier's Redis live state (guarded, rebuilt after outages)
         self.publisher = (
             Publisher(settings, client_id="netvigil-alerting", linger_ms=5) if publish_kafka else None
@@ -122,6 +126,7 @@ class AlertRuntime:
             return
         rows, inv, silences, acks = snap
         self._load_rules(rows)
+        self._reload_files()
         self.engine.parents.clear()
         self.engine.parents.update(inv.parents)
         self.engine.device_tags.clear()
@@ -162,19 +167,36 @@ class AlertRuntime:
         self.evaluator.set_rules(rules)
         log.info("loaded %d alert rules", len(rules.rules))
 
-    def reload_notify_config(self, path: Path) -> None:
-        try:
-            self.notify_config = load_notify_config(path)
-            self.dispatcher.config = self.notify_config
-        except NotifyConfigError as exc:
-            m.RULE_ERRORS.inc()
-            log.error("notification config not loaded, keeping the previous one: %s", exc)
+    def _reload_files(self) -> None:
+        """Re-read the notification config and the remediation manifest when they change.
 
-    def reload_manifest(self, directory: Path) -> None:
+        A bad new file is counted and logged and the previous one kept (at
+        start, "previous" is: no receivers / nothing allowed).
+        """
+        if self._notify_path is not None and self._changed("notify", self._notify_path):
+            try:
+                self.notify_config = load_notify_config(self._notify_path)
+                if hasattr(self, "dispatcher"):
+                    self.dispatcher.config = self.notify_config
+            except NotifyConfigError as exc:
+                m.RULE_ERRORS.inc()
+                log.error("notification config not loaded, keeping the previous one: %s", exc)
+        if self._manifest_dir is not None and self._changed("manifest", self._manifest_dir / "manifest.yaml"):
+            try:
+                self.manifest = load_manifest(self._manifest_dir)
+            except ManifestError as exc:
+                m.RULE_ERRORS.inc()
+                log.error("remediation manifest not loaded, keeping the previous one: %s", exc)
+
+    def _changed(self, name: str, path: Path) -> bool:
         try:
-            self.manifest = load_manifest(directory)
-        except ManifestError as exc:
-            log.error("remediation manifest not loaded, keeping the previous one: %s", exc)
+            mtime: float | None = path.stat().st_mtime
+        except OSError:
+            mtime = None
+        if name in self._file_sigs and self._file_sigs[name] == mtime:
+            return False
+        self._file_sigs[name] = mtime
+        return True
 
     # -- input ---------------------------------------------------------------
     def handle(self, topic: str, record: Record) -> None:

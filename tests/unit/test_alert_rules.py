@@ -136,7 +136,7 @@ def test_flagged_values_are_not_alerted() -> None:
         device="r",
         ts=0,
         metrics=[Metric("if_in_util_pct", "3", 400)],
-        flags={"if_in_util_pct.3": "above_speed"},
+        flags={"if_in_util_pct|3": "above_speed"},
     )
     assert ev.metrics(b) == []
 
@@ -196,6 +196,12 @@ def test_interface_down_from_traps_and_oper_status() -> None:
     assert sig.firing and sig.instance == "3"
     (sig,) = ev.metrics(MetricBatch(device="sw1", ts=6, metrics=[Metric("if_oper_status", "3", 1)]))
     assert not sig.firing
+
+
+def test_interface_shut_down_by_admin_is_not_down() -> None:
+    ev = Evaluator(rules({"name": "ifdown", "type": "interface_down"}))  # type: ignore[arg-type]
+    b = MetricBatch(device="sw1", ts=5, metrics=[Metric("if_admin_status", "4", 2), Metric("if_oper_status", "4", 2)])
+    assert ev.metrics(b) == []
 
 
 def test_trap_pattern_with_varbind_regex_and_clear_trap() -> None:
