@@ -61,7 +61,7 @@ async def test_worker_runs_alerting_end_to_end(stack: Settings, tmp_path: Path) 
         "NETVIGIL_STREAMS__NOTIFICATIONS_FILE": str(tmp_path / "notifications.yaml"),
     }
     log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited on in teardown
         [sys.executable, "-m", "netvigil.cli", "worker", "--agents", "streams.alerting.agents:register",
          "--web-port", str(free_port()), "--metrics-port", str(free_port()), "--data-dir", str(tmp_path / "wd")],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
