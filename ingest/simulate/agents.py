@@ -140,6 +140,7 @@ class SnmpdAgent:
     workdir: Path | None = None
     extra: tuple[str, ...] = ()  # more snmpd.conf lines, e.g. "sysName sw-9"
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _own_workdir: bool = field(default=False, repr=False)  # a temp dir we made: removed on stop
 
     def config(self) -> str:
         lines = [f"agentAddress udp:{self.address}:{self.port}", f"rocommunity {self.community} 127.0.0.0/8"]
@@ -153,6 +154,7 @@ class SnmpdAgent:
         ensure_snmp_tools()
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix=f"netvigil-snmpd-{self.address}-{self.port}-"))
+            self._own_workdir = True
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "snmpd.conf"
         conf.write_text(self.config())
@@ -176,6 +178,9 @@ class SnmpdAgent:
     def stop(self) -> None:
         _stop(self.proc)
         self.proc = None
+        if self._own_workdir and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir, self._own_workdir = None, False
 
     def restart(self) -> None:
         """A reboot, as a poller sees it: sysUpTime starts again from zero."""
@@ -227,6 +232,7 @@ class SnmpsimAgents:
     users: tuple[V3User, ...] = V3_USERS
     workdir: Path | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _own_workdir: bool = field(default=False, repr=False)  # a temp dir we made: removed on stop
 
     def _data_dir(self, i: int, agent: SimAgent) -> Path:
         assert self.workdir is not None
@@ -260,6 +266,7 @@ class SnmpsimAgents:
         bindir = ensure_snmpsim_venv()
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="netvigil-snmpsim-"))
+            self._own_workdir = True
         (self.workdir / "cache").mkdir(parents=True, exist_ok=True)
         cmd = self.command(bindir)
         log_path = self.workdir / "snmpsim.log"
@@ -280,6 +287,9 @@ class SnmpsimAgents:
     def stop(self) -> None:
         _stop(self.proc)
         self.proc = None
+        if self._own_workdir and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir, self._own_workdir = None, False
 
     def __enter__(self) -> SnmpsimAgents:
         return self.start()
