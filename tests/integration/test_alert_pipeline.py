@@ -352,3 +352,33 @@ async def test_remediation_runs_allow_listed_script_and_refuses_another(env: Env
     (_, _, detail) = (await until(lambda: events(env, evil, "remediation")))[0]
     assert detail["status"] == "refused" and detail["argv"] == []
     assert "not in the allow-list" in detail["reason"]
+
+
+async def test_alerts_and_transitions_are_published_to_kafka(env: Env) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    from netvigil.topics import decode
+
+    key = f"{U}-cpu/{U}-r1/"  # from the first test
+    consumer = AIOKafkaConsumer(
+        env.settings.topic("alert-transition"),
+        env.settings.topic("alert"),
+        bootstrap_servers=env.settings.kafka.bootstrap,
+        group_id=f"test-{U}-check",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        seen: dict[str, list[str]] = {"alert": [], "alert-transition": []}
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (seen["alert"] and len(seen["alert-transition"]) >= 3):
+            for tp, msgs in (await consumer.getmany(timeout_ms=200)).items():
+                topic = tp.topic.removeprefix(env.settings.kafka.topic_prefix)
+                for m in msgs:
+                    rec = decode(topic, m.value)
+                    if rec.key == key:  # type: ignore[attr-defined]
+                        seen[topic].append(rec.to_state if topic == "alert-transition" else rec.state)  # type: ignore[attr-defined]
+    finally:
+        await consumer.stop()
+    assert seen["alert-transition"] == ["open", "open", "resolved"]
+    assert seen["alert"][-1] == "resolved"
