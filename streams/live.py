@@ -17,6 +17,7 @@ whole mirror is written back (the live state is rebuilt, not just resumed).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -51,38 +52,82 @@ class LiveState:
         self._latest: dict[str, dict[str, str]] = {}
         self._devices: dict[str, str] = {}
         self._alerts: dict[str, bytes] = {}
+        self._dirty: set[str] = set()
+        self._dirty_devices: set[str] = set()
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def available(self) -> bool:
         return self._down_since is None
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+            await self.flush()
         await self.client.aclose()
 
     # -- public API -----------------------------------------------------------
     async def set_latest(self, batches: MetricBatch | Sequence[MetricBatch]) -> None:
-        """Record the latest value of every series in ``batches`` (one round trip)."""
+        """Record the latest value of every series in ``batches``.
+
+        With a flusher running (:meth:`start_flusher`) this only updates the
+        in-memory mirror and the flusher writes changed devices every
+        interval, coalescing several polls of a device into one write and
+        keeping Redis off the pipeline's critical path. Without one it writes now.
+        """
         items = [batches] if isinstance(batches, MetricBatch) else batches
         for b in items:
             fields = self._latest.setdefault(b.device, {})
             for m in b.metrics:
                 fields[flag_key(m.metric, m.instance)] = repr(m.value)
             fields["_ts"] = repr(b.ts)
+            self._dirty.add(b.device)
+        if self._flusher is None:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the latest values and statuses of every device changed since the last flush."""
+        if not self._dirty and not self._dirty_devices:
+            return
+        dirty, self._dirty = self._dirty, set()
+        dirty_devices, self._dirty_devices = self._dirty_devices, set()
 
         async def op(pipe: Any) -> None:
-            for b in items:
-                pipe.hset(f"{self.prefix}latest:{b.device}", mapping=self._latest[b.device])
+            for device in dirty:
+                pipe.hset(f"{self.prefix}latest:{device}", mapping=self._latest[device])
+            if dirty_devices:
+                pipe.hset(f"{self.prefix}devices", mapping={d: self._devices[d] for d in dirty_devices})
 
-        await self._run(op)
+        if not await self._run(op) and self._down_since is None:
+            # not sent for another reason: try again next time
+            self._dirty |= dirty
+            self._dirty_devices |= dirty_devices
+
+    def start_flusher(self, interval: float = 0.5) -> None:
+        """Write latest values in the background every ``interval`` seconds."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await self.flush()
+                except Exception:  # the flusher must outlive any surprise
+                    log.exception("live-state flush failed")
+
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(loop())
 
     async def set_device_status(self, device: str, status: str, ts: float) -> None:
-        value = msgspec.json.encode({"status": status, "ts": ts}).decode()
-        self._devices[device] = value
+        await self.set_device_statuses({device: (status, ts)})
 
-        async def op(pipe: Any) -> None:
-            pipe.hset(f"{self.prefix}devices", device, value)
-
-        await self._run(op)
+    async def set_device_statuses(self, statuses: dict[str, tuple[str, float]]) -> None:
+        """Several devices' status in one round trip (or the next flush, with a flusher)."""
+        for device, (status, ts) in statuses.items():
+            self._devices[device] = msgspec.json.encode({"status": status, "ts": ts}).decode()
+            self._dirty_devices.add(device)
+        if self._flusher is None:
+            await self.flush()
 
     async def publish_alert(self, alert: Alert) -> None:
         """Update the active-alert hash and fan the change out on the alerts channel."""

@@ -25,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -53,6 +54,14 @@ INPUT_TOPICS = ("poll", "ping", "trap", "syslog")
 _POLL_STATUS = {"ok": "up", "partial": "partial", "unreachable": "unreachable"}
 
 
+@dataclass
+class _Prepared:
+    started: float
+    offsets: dict[TopicPartition, int]
+    ws: WriteSet
+    out: list[MetricBatch]
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -60,6 +69,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         # A device's state may be advanced by another worker from now on.
         async with self.pipeline.lock:
+            await self.pipeline.settle()  # write and commit what was fetched while we still own it
             self.pipeline.states.clear()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -86,10 +96,15 @@ class Pipeline:
         self.lock = asyncio.Lock()
         self.topic_of = {settings.topic(t): t for t in INPUT_TOPICS}
         self.consumer: AIOKafkaConsumer | None = None
-        self.publisher = Publisher(settings, client_id=f"{self.group_id}-out")
+        self._publisher: Publisher | None = None
         self._caches: dict[str, int] = {}
         self._positions: dict[TopicPartition, int] = {}
         self.samples_written = 0
+        self._queue: asyncio.Queue[_Prepared | None] | None = None
+        self._tail: asyncio.Task[None] | None = None  # publish + commit of the last written batch
+        self.phase_seconds: defaultdict[str, float] = defaultdict(
+            float
+        )  # where batch time goes (bench, debugging)
 
     async def start(self) -> None:
         await ensure_topics_async(self.settings)  # idempotent; a typo'd prefix fails here, loudly
@@ -106,47 +121,120 @@ class Pipeline:
         )
         self.consumer.subscribe(list(self.topic_of), listener=_Rebalance(self))
         await self.consumer.start()
-        await self.publisher.start()
+        self._publisher = Publisher(self.settings, client_id=f"{self.group_id}-out")
+        await self._publisher.start()
+        if self.live is not None:
+            self.live.start_flusher(0.5)
 
     async def stop(self) -> None:
         if self.consumer is not None:
             await self.consumer.stop()
-        await self.publisher.stop()
+        if self._publisher is not None:
+            await self._publisher.stop()
         await self.sink.close()
+        await self.sink.close_reader()
+
+    @property
+    def publisher(self) -> Publisher:
+        assert self._publisher is not None, "start() first"
+        return self._publisher
 
     async def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Fetch and prepare batches here; a writer task writes them (one batch ahead at most).
+
+        Preparing batch N+1 (Python CPU) while batch N is written (PostgreSQL)
+        uses both cores. Batch N+1's rates start from batch N's states before
+        N is written: that is safe because N is retried until it is written,
+        and if the worker stops first nothing of either is committed.
+        """
         assert self.consumer is not None, "start() first"
+        queue: asyncio.Queue[_Prepared | None] = asyncio.Queue(maxsize=1)
+        self._queue = queue
+        writer = asyncio.create_task(self._writer(queue, should_stop))
+        try:
+            while not should_stop() and not writer.done():
+                batch = await self._fetch()
+                if batch is None:
+                    break
+                if not batch:
+                    continue
+                started = time.monotonic()
+                async with self.lock:
+                    ws, out, _ = await self.prepare(batch)
+                    self.states.update(ws.states)
+                self.phase_seconds["prepare"] += time.monotonic() - started
+                offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batch.items()}
+                put = asyncio.ensure_future(queue.put(_Prepared(started, offsets, ws, out)))
+                await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
+                if not put.done():
+                    put.cancel()
+        finally:
+            if not writer.done():
+                await queue.put(None)
+            await writer
+            await self.drain()
+
+    async def _fetch(self) -> dict[TopicPartition, list[Any]] | None:
+        assert self.consumer is not None
         target = max(self.settings.streams.sink_batch_rows, 1)
         linger = min(self.settings.streams.sink_flush_seconds, 0.05)
-        while not should_stop():
-            try:
-                batch = await self.consumer.getmany(timeout_ms=1000, max_records=max(target // 100, 10))
-                first = time.monotonic()
-                n = sum(len(v) for v in batch.values())
-                while n < target // 150 and time.monotonic() - first < linger:
-                    more = await self.consumer.getmany(timeout_ms=int(linger * 1000), max_records=100)
-                    for tp, msgs in more.items():
-                        batch.setdefault(tp, []).extend(msgs)
-                        n += len(msgs)
-                    if not more:
-                        break
-            except ConsumerStoppedError:
-                return
-            if batch:
-                async with self.lock:
-                    await self.process(batch, should_stop)
+        try:
+            batch = await self.consumer.getmany(timeout_ms=1000, max_records=max(target // 100, 10))
+            first = time.monotonic()
+            n = sum(len(v) for v in batch.values())
+            while n < target // 150 and time.monotonic() - first < linger:
+                more = await self.consumer.getmany(timeout_ms=int(linger * 1000), max_records=100)
+                for tp, msgs in more.items():
+                    batch.setdefault(tp, []).extend(msgs)
+                    n += len(msgs)
+                if not more:
+                    break
+        except ConsumerStoppedError:
+            return None
+        return dict(batch)
 
-    async def process(self, batch: dict[TopicPartition, list[Any]], should_stop: Callable[[], bool]) -> None:
-        """Write one fetched batch, then commit its offsets. Returns when done or stopping."""
-        started = time.monotonic()
-        ws, metric_batches, _ = await self.prepare(batch)
-        if not await self._write(ws, should_stop):
-            return  # stopping during an outage: nothing committed, all re-delivered later
-        self.samples_written += len(ws.samples)
-        self.states.update(ws.states)
-        await self._after_write(metric_batches, ws)
-        await self._commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
-        BATCH_SECONDS.observe(time.monotonic() - started)
+    async def _writer(self, queue: asyncio.Queue[_Prepared | None], should_stop: Callable[[], bool]) -> None:
+        while True:
+            item = await queue.get()
+            try:
+                if item is None:
+                    return
+                t1 = time.monotonic()
+                if not await self._write(item.ws, should_stop):
+                    return  # stopping during an outage: nothing committed, all re-delivered later
+                self.phase_seconds["write"] += time.monotonic() - t1
+                self.samples_written += len(item.ws.samples)
+                self._schedule_tail(item)
+            finally:
+                queue.task_done()
+
+    def _schedule_tail(self, item: _Prepared) -> None:
+        previous = self._tail
+
+        async def tail() -> None:
+            # Runs while the next batches are prepared and written; commits stay in order.
+            if previous is not None:
+                await previous
+            t3 = time.monotonic()
+            await self._after_write(item.out, item.ws)
+            t4 = time.monotonic()
+            await self._commit(item.offsets)
+            self.phase_seconds["publish"] += t4 - t3
+            self.phase_seconds["commit"] += time.monotonic() - t4
+            BATCH_SECONDS.observe(time.monotonic() - item.started)
+
+        self._tail = asyncio.create_task(tail())
+
+    async def settle(self) -> None:
+        """Wait until every prepared batch is written and committed (rebalances)."""
+        if self._queue is not None:
+            await self._queue.join()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for the publishing and offset commit of every written batch."""
+        if self._tail is not None:
+            await self._tail
 
     async def prepare(
         self, batch: dict[TopicPartition, list[Any]]
@@ -235,6 +323,7 @@ class Pipeline:
                 return await self.sink.load_states(devices)
             except (psycopg.Error, OSError) as exc:
                 attempt += 1
+                await self.sink.close_reader()
                 await self._backoff(attempt, exc, "reading rate state")
 
     async def _write(self, ws: WriteSet, should_stop: Callable[[], bool]) -> bool:
@@ -245,6 +334,7 @@ class Pipeline:
                 return True
             except (psycopg.Error, OSError) as exc:
                 attempt += 1
+                await self.sink.close()
                 await self._backoff(attempt, exc, "writing a batch")
                 if should_stop():
                     return False
@@ -255,7 +345,6 @@ class Pipeline:
         delay = min(0.25 * 2**attempt, 30.0)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         log.error("database error %s (attempt %d, retry in %.1fs): %s", what, attempt, delay, first)
-        await self.sink.close()
         consumer = self.consumer
         if consumer is None:
             await asyncio.sleep(delay)
@@ -287,8 +376,7 @@ class Pipeline:
                 log.error("publishing %d metric batches failed: %s", len(futures), exc)
         if self.live is not None:
             await self.live.set_latest(batches)
-            for name, (status, ts) in ws.devices.items():
-                await self.live.set_device_status(name, status, ts)
+            await self.live.set_device_statuses(ws.devices)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -105,34 +106,51 @@ class Sink:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.conn: psycopg.AsyncConnection | None = None
+        self.read_conn: psycopg.AsyncConnection | None = None
         self.series: dict[SeriesKey, int] = {}
+        self.phase_seconds: defaultdict[str, float] = defaultdict(
+            float
+        )  # series / copy / state / events (bench)
 
-    async def connect(self) -> psycopg.AsyncConnection:
-        if self.conn is not None and not self.conn.closed and not self.conn.broken:
-            return self.conn
+    async def _open(self, *, autocommit: bool) -> psycopg.AsyncConnection:
         try:
-            self.conn = await psycopg.AsyncConnection.connect(self.settings.postgres.dsn, connect_timeout=5)
+            return await psycopg.AsyncConnection.connect(
+                self.settings.postgres.dsn, connect_timeout=5, autocommit=autocommit
+            )
         except psycopg.OperationalError as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise psycopg.OperationalError(
                 f"cannot connect to {mask_url(self.settings.postgres.dsn)}: {first}"
             ) from None
+
+    async def connect(self) -> psycopg.AsyncConnection:
+        """The write connection (opened on first use and after a failure)."""
+        if self.conn is not None and not self.conn.closed and not self.conn.broken:
+            return self.conn
+        self.conn = await self._open(autocommit=False)
         await self.conn.execute("CREATE TEMP TABLE nv_stage (LIKE metric_samples) ON COMMIT DELETE ROWS")
         await self.conn.commit()
         return self.conn
 
+    async def close_reader(self) -> None:
+        if self.read_conn is not None:
+            await self.read_conn.close()
+            self.read_conn = None
+
     async def close(self) -> None:
+        """Close the write connection (the next write reconnects)."""
         if self.conn is not None:
             await self.conn.close()
             self.conn = None
 
     async def load_states(self, devices: Sequence[str]) -> dict[str, DeviceState]:
-        conn = await self.connect()
-        async with conn.transaction():
-            cur = await conn.execute(
-                "SELECT device, state FROM stream_rate_state WHERE device = ANY(%s)", (list(devices),)
-            )
-            rows = await cur.fetchall()
+        """Rate states of ``devices``, on a connection of its own (reads overlap writes)."""
+        if self.read_conn is None or self.read_conn.closed or self.read_conn.broken:
+            self.read_conn = await self._open(autocommit=True)
+        cur = await self.read_conn.execute(
+            "SELECT device, state FROM stream_rate_state WHERE device = ANY(%s)", (list(devices),)
+        )
+        rows = await cur.fetchall()
         return {d: msgspec.msgpack.decode(s, type=DeviceState) for d, s in rows}
 
     async def series_ids(self, keys: Sequence[SeriesKey], units: dict[SeriesKey, str]) -> None:
@@ -159,8 +177,12 @@ class Sink:
 
     async def write(self, ws: WriteSet) -> dict[str, int]:
         """Write ``ws`` in one transaction; returns rows per table. Raises on failure."""
-        await self.series_ids([s[0] for s in ws.samples], {s[0]: s[1] for s in ws.samples})
+        t0 = time.perf_counter()
         series = self.series
+        missing = {k: unit for k, unit, *_ in ws.samples if k not in series}
+        if missing:
+            await self.series_ids(list(missing), missing)
+        self.phase_seconds["series"] += time.perf_counter() - t0
         rows: list[SampleRow] = [(series[k], ts, v, f) for k, _, ts, v, f in ws.samples]
         started = time.perf_counter()
         try:
@@ -177,6 +199,7 @@ class Sink:
         conn = await self.connect()
         counts: dict[str, int] = {}
         async with conn.transaction(), conn.cursor() as cur:
+            t0 = time.perf_counter()
             if rows:
                 async with cur.copy(_COPY.format("nv_stage" if staged else "metric_samples")) as copy:
                     await copy.write(encode_samples_copy(rows))
@@ -187,6 +210,8 @@ class Sink:
                     counts["metric_samples"] = max(cur.rowcount, 0)
                 else:
                     counts["metric_samples"] = len(rows)
+            t1 = time.perf_counter()
+            self.phase_seconds["copy"] += t1 - t0
             if ws.states:
                 names = list(ws.states)
                 await cur.execute(
@@ -197,6 +222,8 @@ class Sink:
                         [msgspec.msgpack.encode(ws.states[n]) for n in names],
                     ),
                 )
+            t2 = time.perf_counter()
+            self.phase_seconds["state"] += t2 - t1
             for sql, table, data in (
                 (_PING_SQL, "ping_results", ws.pings),
                 (_TRAP_SQL, "traps", ws.traps),
@@ -206,6 +233,9 @@ class Sink:
                     await cur.executemany(sql, data)
                     counts[table] = len(data)
             await self._inventory(cur, ws)
+            t3 = time.perf_counter()
+        self.phase_seconds["events"] += t3 - t2
+        self.phase_seconds["commit"] += time.perf_counter() - t3
         return counts
 
     async def _inventory(self, cur: psycopg.AsyncCursor, ws: WriteSet) -> None:
