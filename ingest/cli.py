@@ -13,7 +13,8 @@ import asyncio
 import importlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import click
 
@@ -31,7 +32,7 @@ COLLECTORS = {
     "syslog": "ingest.syslog.service",
 }
 
-Runner = Callable[[Settings, asyncio.Event], Awaitable[None]]
+Runner = Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def _runner(name: str) -> Runner:
@@ -45,7 +46,9 @@ async def _run_all(settings: Settings, names: list[str]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(_runner(n)(settings, stop), name=f"collect-{n}") for n in names]
+    tasks: list[asyncio.Task[None]] = [
+        asyncio.create_task(_runner(n)(settings, stop), name=f"collect-{n}") for n in names
+    ]
     done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -95,7 +95,9 @@ def migrate(settings: Settings, directory: Path | None = None) -> MigrationResul
         # One migrator at a time (two workers starting together must not race).
         conn.execute("SELECT pg_advisory_lock(74201)")
         try:
-            done = dict(conn.execute("SELECT version, path FROM schema_migrations").fetchall())
+            done: dict[str, str] = dict(
+                conn.execute("SELECT version, path FROM schema_migrations").fetchall()
+            )
             path = next(iter(done.values()), None) or detect_path(conn)
             log.info(
                 "schema path: %s (%s)",

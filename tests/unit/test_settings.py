@@ -46,7 +46,7 @@ def test_unknown_key_is_one_clear_error(tmp_path: Path, text: str, key: str) -> 
 def test_wrong_type_names_the_key(tmp_path: Path) -> None:
     cfg = tmp_path / "nv.yaml"
     cfg.write_text("kafka:\n  partitions: many\n")
-    with pytest.raises(ConfigError, match="kafka.partitions"):
+    with pytest.raises(ConfigError, match=r"kafka\.partitions"):
         load_settings(cfg, environ={})
 
 
@@ -60,7 +60,7 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_unknown_environment_key_is_refused() -> None:
-    with pytest.raises(ConfigError, match="unknown key 'kafka.bootstrapp'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'kafka\.bootstrapp'"):
         load_settings(environ={"NETVIGIL_KAFKA__BOOTSTRAPP": "x"})
 
 
