@@ -17,15 +17,17 @@ can fall through to the next one and finally keep the line raw.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from ingest.syslog.timestamps import TS_ANY, iso_to_epoch, match_to_epoch
 
-__all__ = ["Legacy", "parse_bsd", "parse_cisco", "parse_kv"]
+__all__ = ["Format", "Legacy", "parse_bsd", "parse_cisco", "parse_kv"]
+
+Format = Literal["rfc5424", "rfc3164", "cisco", "juniper", "raw"]  # SyslogMessage.format
 
 
 class Legacy(NamedTuple):
-    format: str
+    format: Format
     timestamp: float | None
     hostname: str | None
     app: str | None
@@ -71,13 +73,11 @@ def parse_bsd(body: str, received: float) -> Legacy | None:
     ts = match_to_epoch(m, received)
     if ts is None:
         return None
-    msg = m.group("msg")
+    host, tag, pid, msg = m.group("host", "tag", "pid", "msg")
     j = _JUNIPER_TAG.match(msg)
     if j is not None:
-        return Legacy(
-            "juniper", ts, m.group("host"), m.group("tag"), m.group("pid"), j.group(1), {}, msg[j.end() :]
-        )
-    return Legacy("rfc3164", ts, m.group("host"), m.group("tag"), m.group("pid"), None, {}, msg)
+        return Legacy("juniper", ts, host, tag, pid, j.group(1), {}, msg[j.end() :])
+    return Legacy("rfc3164", ts, host, tag, pid, None, {}, msg)
 
 
 def parse_cisco(body: str, received: float) -> Legacy | None:

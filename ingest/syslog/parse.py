@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ingest.syslog.legacy import Legacy, parse_bsd, parse_cisco, parse_kv
+from ingest.syslog.legacy import Format, Legacy, parse_bsd, parse_cisco, parse_kv
 from ingest.syslog.rfc5424 import parse_5424
 from netvigil.records import SyslogMessage
 
@@ -65,48 +65,49 @@ def parse(
     if truncated:
         data = data[:MAX_MESSAGE]
     text, raw = decode(data)
-    text = text.rstrip(_TRIM)
-    raw = raw.rstrip(_TRIM)
+    if text is raw:
+        text = raw = text.rstrip(_TRIM)
+    else:
+        text, raw = text.rstrip(_TRIM), raw.rstrip(_TRIM)
     pri, body = split_pri(text)
     facility = None if pri is None else pri >> 3
     severity = None if pri is None else pri & 7
-    msg = SyslogMessage(
+    fmt: Format = "raw"
+    sd: dict[str, dict[str, str]] = {}
+    ts = host = app = procid = msgid = None
+    message = body
+    r = parse_5424(body[2:]) if pri is not None and body.startswith("1 ") else None
+    if r is not None:
+        fmt = "juniper" if any("@2636" in k for k in r.structured_data) else "rfc5424"
+        ts, host, app, procid, msgid, sd, message = r
+    else:
+        leg: Legacy | None = None
+        if "%" in body:
+            leg = parse_cisco(body, received)
+        if leg is None and "=" in body:
+            leg = parse_kv(body)
+        if leg is None:
+            leg = parse_bsd(body, received)
+        if leg is not None:
+            fmt, ts, host, app, procid, msgid, sd, message, text_sev = leg
+            if severity is None:
+                severity = text_sev
+    if truncated:
+        sd.setdefault("netvigil", {})["truncated"] = str(MAX_MESSAGE)
+    return SyslogMessage(
         ts=received,
         source=source,
         device=device,
         transport=transport,
+        format=fmt,
         facility=facility,
         severity=severity,
+        timestamp=ts,
+        hostname=host,
+        app=app,
+        procid=procid,
+        msgid=msgid,
+        structured_data=sd,
+        message=message,
         raw=raw,
     )
-    if pri is not None and body.startswith("1 "):
-        r = parse_5424(body[2:])
-        if r is not None:
-            msg.format = "juniper" if any("@2636" in k for k in r.structured_data) else "rfc5424"
-            msg.timestamp, msg.hostname, msg.app, msg.procid, msg.msgid = r[:5]
-            msg.structured_data = r.structured_data
-            msg.message = r.message
-            return _finish(msg, truncated)
-    leg: Legacy | None = None
-    if "%" in body:
-        leg = parse_cisco(body, received)
-    if leg is None and "=" in body:
-        leg = parse_kv(body)
-    if leg is None:
-        leg = parse_bsd(body, received)
-    if leg is None:
-        msg.message = body
-        return _finish(msg, truncated)
-    msg.format = leg.format  # type: ignore[assignment]  # one of the Literal's values
-    msg.timestamp, msg.hostname, msg.app, msg.procid, msg.msgid = leg[1:6]
-    msg.structured_data = leg.structured_data
-    msg.message = leg.message
-    if severity is None and leg.severity is not None:
-        msg.severity = leg.severity
-    return _finish(msg, truncated)
-
-
-def _finish(msg: SyslogMessage, truncated: bool) -> SyslogMessage:
-    if truncated:
-        msg.structured_data.setdefault("netvigil", {})["truncated"] = str(MAX_MESSAGE)
-    return msg

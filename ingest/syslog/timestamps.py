@@ -33,9 +33,9 @@ _FUTURE_SKEW = 31 * 86400.0
 _ZONES = {"UTC": 0, "GMT": 0, "Z": 0, "CET": 3600, "CEST": 7200, "EST": -18000, "EDT": -14400}
 
 # One pattern for every stamp we accept at the head of a 3164-style header.
-# Groups: iso (full RFC 3339), or [nyear (NX-OS)] mon day [year] hh:mi:ss[.frac] [tyear].
+# Groups: ts (the whole stamp): iso (RFC 3339), or [nyear (NX-OS)] mon day [year] hh:mi:ss[.frac] [tyear].
 TS_ANY = (
-    r"(?:(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"
+    r"(?P<ts>(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"
     rf"|(?:(?P<nyear>\d{{4}}) )?(?P<mon>{_MON}) {{1,2}}(?P<day>\d{{1,2}})(?: (?P<year>\d{{4}}))?"
     r" (?P<hh>\d\d):(?P<mi>\d\d):(?P<ss>\d\d)(?:\.(?P<frac>\d{1,9}))?(?: (?P<tyear>\d{4})(?= ))?)"
 )
@@ -96,7 +96,7 @@ _CACHE_MAX = 8192
 
 def match_to_epoch(m: re.Match[str], received: float, tz: str | None = None) -> float | None:
     """Epoch for a match of :data:`TS_ANY`; ``tz`` is a zone name printed after the time."""
-    key = (m.group(0), tz, int(received // 86400))
+    key = (m.group("ts"), tz, int(received // 86400))
     try:
         return _CACHE[key]
     except KeyError:
