@@ -35,13 +35,16 @@ from netvigil.records import SEVERITIES
 
 __all__ = [
     "LEVELS",
+    "LifecyclePolicy",
     "Remediation",
     "Rule",
     "RuleError",
     "RuleSet",
     "Selector",
     "load_rule_file",
+    "merge",
     "parse_duration",
+    "parse_rule",
     "parse_rules",
 ]
 
@@ -256,10 +259,31 @@ def parse_rule(data: Any, default_name: str = "") -> Rule:
     return _finish(raw)
 
 
+class LifecyclePolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """The file's ``policy:`` section: flap detection and the default escalation delay."""
+
+    flap_changes: int = 4  # more condition changes than this within flap_window = flapping
+    flap_window: float | str = "10m"
+    flap_stable: float | str = "5m"  # quiet time before a flapping alert counts as stable
+    escalate_after: float | str | None = None  # default for rules without escalate_after
+
+    def seconds(self) -> tuple[int, float, float, float | None]:
+        """(flap_changes, flap_window, flap_stable, escalate_after) with durations in seconds."""
+        return (
+            self.flap_changes,
+            parse_duration(self.flap_window, "policy: key 'flap_window'"),
+            parse_duration(self.flap_stable, "policy: key 'flap_stable'"),
+            None
+            if self.escalate_after is None
+            else parse_duration(self.escalate_after, "policy: key 'escalate_after'"),
+        )
+
+
 class RuleSet(msgspec.Struct, frozen=True):
     """Rules indexed by what they consume, for the hot path."""
 
     rules: tuple[Rule, ...] = ()
+    policy: LifecyclePolicy = msgspec.field(default_factory=LifecyclePolicy)
 
     def by_metric(self) -> dict[str, list[Rule]]:
         out: dict[str, list[Rule]] = {}
@@ -283,9 +307,16 @@ def parse_rules(data: Any, source: str = "rules") -> RuleSet:
         return RuleSet()
     if not isinstance(data, dict):
         raise RuleError(f"{source}: must be a mapping with a 'rules' list")
-    extra = set(data) - {"rules"}
+    extra = set(data) - {"rules", "policy"}
     if extra:
         raise RuleError(f"{source}: unknown key '{sorted(extra)[0]}'")
+    try:
+        policy = msgspec.convert(data.get("policy") or {}, LifecyclePolicy, strict=False)
+    except msgspec.ValidationError as exc:
+        raise RuleError(f"{source}: policy: {exc}") from None
+    policy.seconds()  # duration errors now, not at use
+    if policy.flap_changes < 1:
+        raise RuleError(f"{source}: policy: key 'flap_changes' must be at least 1")
     items = data.get("rules") or []
     if not isinstance(items, list):
         raise RuleError(f"{source}: key 'rules' must be a list")
@@ -299,7 +330,7 @@ def parse_rules(data: Any, source: str = "rules") -> RuleSet:
         if isinstance(item, dict) and item.get("enabled", True) is False:
             continue
         rules.append(rule)
-    return RuleSet(tuple(rules))
+    return RuleSet(tuple(rules), policy)
 
 
 def load_rule_file(path: Path) -> RuleSet:
@@ -323,4 +354,4 @@ def merge(file_rules: RuleSet, db_rows: list[tuple[str, Any, bool]]) -> RuleSet:
         if isinstance(data, dict):
             data["name"] = name
         by_name[name] = parse_rule(data, default_name=name)
-    return RuleSet(tuple(by_name.values()))
+    return RuleSet(tuple(by_name.values()), file_rules.policy)

@@ -15,6 +15,7 @@ its rows for the next one (the database may be down; rows are idempotent).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -59,6 +60,9 @@ class AlertRuntime:
         self._rules_sig: Any = None
         self.evaluator = Evaluator(self.rules)
         self.engine = Engine(policy, rule_of=lambda n: self.rules.get(n))
+        self._policy_fixed = (
+            policy is not None
+        )  # given by the caller (tests): the file's policy does not apply
         self.addresses: dict[str, str] = {}
         self._notify_path = (
             None if notify_config else settings.resolve_path(settings.streams.notifications_file)
@@ -165,6 +169,15 @@ class AlertRuntime:
             return
         self.rules = rules
         self.evaluator.set_rules(rules)
+        if not self._policy_fixed:
+            changes, window, stable, escalate = rules.policy.seconds()
+            self.engine.policy = dataclasses.replace(
+                self.engine.policy,
+                flap_changes=changes,
+                flap_window=window,
+                flap_stable=stable,
+                escalate_after=escalate,
+            )
         log.info("loaded %d alert rules", len(rules.rules))
 
     def _reload_files(self) -> None:

@@ -200,7 +200,9 @@ def test_interface_down_from_traps_and_oper_status() -> None:
 
 def test_interface_shut_down_by_admin_is_not_down() -> None:
     ev = Evaluator(rules({"name": "ifdown", "type": "interface_down"}))  # type: ignore[arg-type]
-    b = MetricBatch(device="sw1", ts=5, metrics=[Metric("if_admin_status", "4", 2), Metric("if_oper_status", "4", 2)])
+    b = MetricBatch(
+        device="sw1", ts=5, metrics=[Metric("if_admin_status", "4", 2), Metric("if_oper_status", "4", 2)]
+    )
     assert ev.metrics(b) == []
 
 
@@ -237,3 +239,14 @@ def test_syslog_severity_and_regex() -> None:
     assert ev.syslog(msg(3, "UPDOWN", app="SYS")) == []
     (sig,) = ev.syslog(msg(3, "Interface Gi0/1 changed state UPDOWN"))
     assert sig.device == "sw2" and sig.firing
+
+
+def test_policy_section() -> None:
+    rs = parse_rules(
+        {"policy": {"flap_changes": 6, "flap_window": "5m", "escalate_after": "30m"}, "rules": []}
+    )
+    assert rs.policy.seconds() == (6, 300.0, 300.0, 1800.0)
+    with pytest.raises(RuleError, match="policy"):
+        parse_rules({"policy": {"flap_count": 3}})
+    with pytest.raises(RuleError, match="flap_window"):
+        parse_rules({"policy": {"flap_window": "often"}})
