@@ -181,3 +181,25 @@ async def test_database_outage_loses_nothing(rt_settings: Settings, hook: LocalR
         assert kinds == ["open", "resolved"]
     finally:
         await rt.stop()
+
+
+def test_one_alerting_leader_per_app(pg_stack: Settings) -> None:
+    from streams.alerting.leader import LeaderLock
+
+    mine = msgspec.structs.replace(
+        pg_stack, streams=msgspec.structs.replace(pg_stack.streams, app_id=f"{U}-lead")
+    )
+    other_app = msgspec.structs.replace(
+        pg_stack, streams=msgspec.structs.replace(pg_stack.streams, app_id=f"{U}-other")
+    )
+    a, b, c = LeaderLock(mine), LeaderLock(mine), LeaderLock(other_app)
+    try:
+        assert a.try_acquire() and a.alive()
+        assert not b.try_acquire()  # a second worker of the same app stands by
+        assert c.try_acquire()  # another app id leads its own alerting
+        a.release()  # the leader's session ends (crash, kill -9): the standby takes over
+        assert not a.alive()
+        assert b.try_acquire()
+    finally:
+        for lock in (a, b, c):
+            lock.release()
