@@ -11,6 +11,7 @@ them into one alert) or one that clears.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from netvigil.records import MetricBatch, PingResult, SyslogMessage, Trap
@@ -80,6 +81,20 @@ class Evaluator:
         self._by_metric = rules.by_metric()
         names = {r.name for r in rules.rules}
         self._state = {k: v for k, v in self._state.items() if k[0] in names}
+
+    def restore(self, active: Iterable[tuple[str, str, str]]) -> None:
+        """Mark (rule, device, instance) conditions active after a restart.
+
+        The engine reloads its open alerts from PostgreSQL; without this the
+        evaluator would not know they were firing and would never send the
+        clear that resolves them.
+        """
+        for rule, device, instance in active:
+            st = self._series(rule, device, instance)
+            st.active = True
+            rule_def = self.rules.get(rule)
+            if rule_def is not None and rule_def.type == "device_down":
+                st.lost_cycles = rule_def.cycles
 
     def _series(self, rule: str, device: str, instance: str) -> _Series:
         key = (rule, device, instance)

@@ -92,6 +92,9 @@ class AlertRuntime:
             alerts, escalated = await asyncio.to_thread(self.store.active_alerts)
             self.engine.load(alerts, escalated)
             log.info("alert engine rebuilt: %d active alerts", len(self.engine.active))
+            self.evaluator.restore(
+                (t.alert.rule, t.alert.device, t.alert.instance) for t in self.engine.active.values()
+            )
             for t in self.engine.active.values():  # the live hash mirrors what was active
                 await self.live.publish_alert(t.alert)
         except psycopg.Error as exc:

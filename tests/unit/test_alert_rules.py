@@ -250,3 +250,18 @@ def test_policy_section() -> None:
         parse_rules({"policy": {"flap_count": 3}})
     with pytest.raises(RuleError, match="flap_window"):
         parse_rules({"policy": {"flap_window": "often"}})
+
+
+def test_restored_conditions_clear_after_restart() -> None:
+    rs = rules(
+        {"name": "cpu", "metric": "cpu_load_pct", "levels": {"warning": 80}, "clear": 70},
+        {"name": "down", "type": "device_down", "cycles": 3},
+    )
+    ev = Evaluator(rs)  # type: ignore[arg-type]
+    ev.restore([("cpu", "r1", ""), ("down", "r2", "")])
+    (sig,) = ev.metrics(batch("r1", 0, cpu_load_pct=10))
+    assert not sig.firing
+    (sig,) = ev.ping(ping("r2", 0, 100))  # still down: keeps firing at once, no new 3-cycle wait
+    assert sig.firing
+    (sig,) = ev.ping(ping("r2", 1, 0))
+    assert not sig.firing
