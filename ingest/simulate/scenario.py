@@ -160,10 +160,8 @@ class Scenario:
                 severity=3,
             )
             self._count_syslog(send_vendor_syslog(line, source=dev.address, target=self.syslog_target))
-        elif step.action == "cpu_spike" and state is not None:
-            state.set("cpu", p.get("load", 97))
-        elif step.action == "cpu_normal" and state is not None:
-            state.clear("cpu")
+        elif step.action in ("cpu_spike", "cpu_normal") and state is not None:
+            state.cpu_spike(self._recs[step.device], on=step.action == "cpu_spike")
         elif step.action == "disk_fill" and state is not None:
             rec = self._recs[step.device]
             span = max(p["until"] - step.at, 1.0)

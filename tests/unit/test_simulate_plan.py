@@ -12,7 +12,7 @@ import pytest
 
 from ingest.simulate.agents import DATA_DIR
 from ingest.simulate.faults import build_schedule
-from ingest.simulate.state import VARIATION_DIR, AgentState, derive_recording
+from ingest.simulate.state import VARIATION_DIR, AgentState, derive_recording, moving_value
 from ingest.simulate.topology import plan_topology
 
 
@@ -85,3 +85,29 @@ def test_derived_recording_is_driven_by_the_state_file(tmp_path: Path) -> None:
     state.clear("ifOperStatus.1")
     assert ask(value) == 1
     assert json.loads((tmp_path / "state" / "sim-linux1.json").read_text())["disk"]["max"] == 120
+
+
+def test_cpu_counters_move_and_a_spike_changes_their_rates_without_jumping(tmp_path: Path) -> None:
+    t0 = 1_800_000_000.0
+    rec = derive_recording(DATA_DIR / "linux", tmp_path / "rec", "l1", "l1", now=t0)
+    assert set(rec.cpu_counters) == {"cpu_user", "cpu_nice", "cpu_system", "cpu_idle", "cpu_wait"}
+    total = sum(s["rate"] for s in rec.cpu_counters.values())
+    assert total == pytest.approx(100 * len(rec.cpus))
+    nv = _load_nvstate()
+    user = rec.cpu_counters["cpu_user"]
+    for t in (t0, t0 + 10, t0 + 1e6):
+        assert nv.moving_value(user, t) == pytest.approx(moving_value(user, t))
+
+    state = AgentState(tmp_path, "l1")
+    before = moving_value(user, t0 + 100)
+    state.cpu_spike(rec, on=True, now=t0 + 100)
+    spec = state.get("cpu_user")
+    assert moving_value(spec, t0 + 100) == pytest.approx(before)  # continuous
+    busy = (moving_value(spec, t0 + 110) - before) / 10 / total
+    assert busy == pytest.approx(0.90)
+    assert state.get("cpu") == 97 and state.get("load1") == "3.92"
+    state.cpu_spike(rec, on=False, now=t0 + 200)
+    after = state.get("cpu_user")
+    assert after["initial"] == pytest.approx(moving_value(spec, t0 + 200))
+    assert after["rate"] == pytest.approx(user["rate"])
+    assert state.get("cpu") is None and state.get("load1") is None
