@@ -94,10 +94,8 @@ def build_schedule(targets: list[Target], duration: float, *, flaps: int = 5) ->
     if switches:
         sw = switches[0]
         children = [t.name for t in targets if t.parent == sw.name]
-        steps += [
-            Step(0.70 * d, "down", sw.name, {"children": children}),
-            Step(0.85 * d, "up", sw.name, {"children": children}),
-        ]
+        params = {"children": children, "parent": sw.parent, "uplink": sw.port_on_parent}
+        steps += [Step(0.70 * d, "down", sw.name, params), Step(0.85 * d, "up", sw.name, params)]
     return sorted(steps, key=lambda s: s.at)
 
 

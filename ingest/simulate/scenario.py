@@ -178,12 +178,25 @@ class Scenario:
             else:
                 self._firewall.unblock(dev.address)
         elif step.action in ("down", "up"):
+            up = step.action == "up"
             for name in [step.device, *p.get("children", [])]:
                 addr = self.by_name(name).address
-                if step.action == "down":
-                    self._firewall.block(addr, icmp_only=False)
-                else:
+                if up:
                     self._firewall.unblock(addr, icmp_only=False)
+                else:
+                    self._firewall.block(addr, icmp_only=False)
+            parent, uplink = p.get("parent"), p.get("uplink")
+            if parent and uplink:  # the parent sees its port to the dead device go down
+                if parent in self._states:
+                    self._states[parent].set(f"ifOperStatus.{uplink}", 1 if up else 2)
+                ok = await send_trap(
+                    "linkUp" if up else "linkDown",
+                    source=self.by_name(parent).address,
+                    target=self.trap_target,
+                    if_index=uplink,
+                    up=up,
+                )
+                self._count_trap(ok)
         self.played.append(step)
         log.info("t=%.0fs %s %s %s", step.at, step.action, step.device, p or "")
 

@@ -19,6 +19,7 @@ from ingest.simulate.faults import Target
 __all__ = ["SimDevice", "plan_topology"]
 
 SERVERS_PER_SWITCH = 24
+ROUTER_PORTS = (1, 3, 4)  # the router recording's LAN interfaces (2 is the WAN)
 
 
 @dataclass
@@ -59,7 +60,16 @@ def plan_topology(
     router = SimDevice(f"{prefix}-rtr1", next(addr), port, "router", "router", "cisco")
     out.append(router)
     switches = [
-        SimDevice(f"{prefix}-sw{k + 1}", next(addr), port, "switch", "switch", "cisco", parent=router.name)
+        SimDevice(
+            f"{prefix}-sw{k + 1}",
+            next(addr),
+            port,
+            "switch",
+            "switch",
+            "cisco",
+            parent=router.name,
+            port_on_parent=ROUTER_PORTS[k] if k < len(ROUTER_PORTS) else None,
+        )
         for k in range(n_switches)
     ]
     out += switches

@@ -44,8 +44,10 @@ def test_schedule_tells_the_whole_story_in_order() -> None:
     flaps = [s for s in steps if s.params.get("flap")]
     assert [s.action for s in flaps] == ["link_down", "link_up"] * 3
     assert all(s.device == "sim-sw1" for s in steps if s.action.startswith("link_"))
+    assert all(s.params["if_index"] <= 24 for s in steps if s.action.startswith("link_"))
     down = next(s for s in steps if s.action == "down")
     assert set(down.params["children"]) == {d.name for d in plan if d.parent == "sim-sw1"}
+    assert down.params["parent"] == "sim-rtr1" and down.params["uplink"] == 1
     assert max(s.at for s in steps) < 100.0
     assert build_schedule([], 100.0) == []
 
