@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from streams.alerting.consumer import run_consumer
 from streams.alerting.leader import LeaderLock
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from netvigil.settings import Settings
     from streams.app import NetvigilApp
 
-__all__ = ["register", "run_alerting"]
+__all__ = ["register", "run_alerting", "run_in_thread"]
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +73,54 @@ async def run_alerting(
         await asyncio.sleep(standby_interval)
 
 
+def run_in_thread(settings: Settings) -> tuple[threading.Thread, Callable[[], None]]:
+    """Start :func:`run_alerting` on its own event loop in a thread; returns (thread, stop).
+
+    Why a thread: the worker's event loop also runs the pipeline, whose CPU
+    work (decoding, rates, COPY buffers) holds the loop for long stretches
+    under load, and a notification would wait behind it. In a thread of its
+    own, alerting gets the interpreter every switch interval (5 ms) instead.
+    """
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def target() -> None:
+        loop = asyncio.new_event_loop()
+        task = loop.create_task(run_alerting(settings))
+        holder["loop"], holder["task"] = loop, task
+        ready.set()
+        try:
+            loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("alerting thread crashed")
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    thread = threading.Thread(target=target, name="netvigil-alerting", daemon=True)
+    thread.start()
+    ready.wait()
+
+    def stop() -> None:
+        loop: asyncio.AbstractEventLoop = holder["loop"]
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(holder["task"].cancel)
+
+    return thread, stop
+
+
 def register(app: NetvigilApp, settings: Settings) -> None:
-    """Add the alerting task to ``app`` (started and cancelled with the worker)."""
+    """Add the alerting task to ``app`` (started and stopped with the worker)."""
 
     async def netvigil_alerting() -> None:
-        await run_alerting(settings)
+        thread, stop = run_in_thread(settings)
+        try:
+            while thread.is_alive():  # noqa: ASYNC110 - a thread, not a coroutine, to wait for
+                await asyncio.sleep(1.0)
+        finally:
+            stop()
+            await asyncio.to_thread(thread.join, 30)
 
     app.task(netvigil_alerting)
