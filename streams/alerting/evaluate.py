@@ -21,6 +21,7 @@ __all__ = ["Evaluator", "Signal", "alert_key"]
 
 LINK_DOWN = ("linkDown", "1.3.6.1.6.3.1.1.5.3")
 LINK_UP = ("linkUp", "1.3.6.1.6.3.1.1.5.4")
+_ADMIN_DOWN = re.compile(r"^(2|down)\b")
 _IFINDEX = re.compile(r"(?:ifIndex|1\.3\.6\.1\.2\.1\.2\.2\.1\.1)\.(\d+)$")
 
 
@@ -259,6 +260,7 @@ class Evaluator:
             down, up = bool(names & set(LINK_DOWN)), bool(names & set(LINK_UP))
             if not (down or up):
                 continue
+            down = down and not _admin_down(trap)  # shut down on purpose: not an outage
             instance = _if_index(trap)
             if not rule.match.matches(device, instance, tags):
                 continue
@@ -334,6 +336,15 @@ def _if_index(trap: Trap) -> str:
         if m:
             return m.group(1)
     return ""
+
+
+def _admin_down(trap: Trap) -> bool:
+    for vb in trap.varbinds:
+        if vb.name.startswith(("ifAdminStatus", "IF-MIB::ifAdminStatus")) or vb.oid.lstrip(".").startswith(
+            "1.3.6.1.2.1.2.2.1.7."
+        ):
+            return _ADMIN_DOWN.match(vb.value.strip()) is not None
+    return False
 
 
 def _varbinds_match(rule: Rule, trap: Trap) -> bool:

@@ -206,6 +206,18 @@ def test_interface_shut_down_by_admin_is_not_down() -> None:
     assert ev.metrics(b) == []
 
 
+def test_link_down_trap_of_an_admin_shut_interface_is_not_down() -> None:
+    ev = Evaluator(rules({"name": "ifdown", "type": "interface_down"}))  # type: ignore[arg-type]
+    t = trap("linkDown", "1.3.6.1.6.3.1.1.5.3", 5)
+    t = Trap(
+        **{
+            **{f: getattr(t, f) for f in t.__struct_fields__},
+            "varbinds": [*t.varbinds, VarBind("1.3.6.1.2.1.2.2.1.7.5", "ifAdminStatus.5", "Integer", "2")],
+        }
+    )
+    assert ev.trap(t) == []
+
+
 def test_trap_pattern_with_varbind_regex_and_clear_trap() -> None:
     rs = rules(
         {
