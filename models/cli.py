@@ -55,8 +55,8 @@ def nab_score(data_dir: Path, results_dir: Path, detector: str, fixed: float | N
     click.echo(f"NAB scores for {detector!r}")
     click.echo(f"{'profile':22s} {'optimised':>9s} {'(thr)':>8s} {'fixed':>9s} {'(thr)':>8s}")
     for r in table:
-        click.echo(f"{r.profile:22s} {r.optimised_score:9.1f} {r.optimised_threshold:8.4f} "
-                   f"{r.fixed_score:9.1f} {r.fixed_threshold:8.4f}")
+        click.echo(f"{r.profile:22s} {r.optimised_score:9.1f} {r.optimised_threshold:8.6g} "
+                   f"{r.fixed_score:9.1f} {r.fixed_threshold:8.6g}")
 
 
 __all__ = ["models"]
