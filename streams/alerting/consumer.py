@@ -7,14 +7,17 @@ starts from the newest records when new (alerting on old data is noise).
 
 Bad records are counted and skipped here: the pipeline already routes them to
 the dead-letter topic, and two copies of each dead letter would help no one.
-Offsets are auto-committed: the engine's state lives in PostgreSQL and is
-rebuilt at start, so a record evaluated twice after a crash only refreshes an
-alert (the dedup key makes it the same alert).
+Offsets are committed only after a flush wrote everything evaluated so far
+to PostgreSQL (a database outage holds them back). After a crash the records
+since the last commit are evaluated again against the state rebuilt from the
+database: a repeated condition only refreshes its alert (the dedup key), and
+at worst a notification is sent twice, never lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -52,11 +55,12 @@ async def run_consumer(
         group_id=group or f"{settings.streams.app_id}-alerting",
         client_id="netvigil-alerting",
         auto_offset_reset=offset_reset,
-        enable_auto_commit=True,
+        enable_auto_commit=False,
         max_poll_records=5000,
         fetch_max_wait_ms=50,
     )
     await consumer.start()
+    uncommitted = False
     try:
         while not consumer.assignment():  # noqa: ASYNC110 - aiokafka offers no event for it
             await asyncio.sleep(0.05)
@@ -72,6 +76,7 @@ async def run_consumer(
                 log.error("alerting consumer: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
+            uncommitted = uncommitted or bool(batches)
             for tp, messages in batches.items():
                 topic = names.get(tp.topic, "")
                 for msg in messages:
@@ -90,6 +95,14 @@ async def run_consumer(
                 await runtime.tick()
             if now - last_flush >= flush_interval:
                 last_flush = now
-                await runtime.flush()
+                if await runtime.flush() and uncommitted:
+                    try:
+                        await consumer.commit()
+                        uncommitted = False
+                    except KafkaError as exc:  # rebalance or broker trouble: the next flush retries
+                        log.warning("alerting offset commit failed: %s", exc)
     finally:
+        with contextlib.suppress(Exception):  # stopping: what was flushed may be committed
+            if await runtime.flush() and uncommitted:
+                await consumer.commit()
         await consumer.stop()

@@ -84,6 +84,7 @@ class AlertRuntime:
         self._unpublished: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_refresh = 0.0
+        self._db_down = False
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> None:
@@ -283,31 +284,36 @@ class AlertRuntime:
         self.apply(self.engine.tick(time.time()))
         m.set_gauges(self.engine.counts())
 
-    async def flush(self) -> None:
-        """Write pending rows (kept on failure), then publish to Kafka and Redis."""
+    async def flush(self) -> bool:
+        """Write pending rows (kept on failure), then publish to Kafka and Redis.
+
+        True when everything evaluated so far is in PostgreSQL: the caller may
+        then commit its Kafka offsets.
+        """
         alerts, transitions, events = self._pending_alerts, self._pending_transitions, self._pending_events
         if not (alerts or events or self._unpublished):
-            return
+            return True
         if alerts or events:
             self._pending_alerts, self._pending_transitions, self._pending_events = [], [], []
             try:
                 await asyncio.to_thread(self.store.write, alerts, events)
             except psycopg.Error as exc:
                 m.DB_FAILURES.inc()
-                log.error(
-                    "alert write failed (%d alerts, %d events kept for retry): %s",
-                    len(alerts),
-                    len(events),
-                    exc,
-                )
+                if not self._db_down:  # once per outage; the counter shows the retries
+                    log.error("alert writes failing, rows kept and retried: %s", exc)
+                self._db_down = True
                 self._pending_alerts[:0], self._pending_transitions[:0], self._pending_events[:0] = (
                     alerts, transitions, events,
                 )  # fmt: skip
-                return
+                return False
+            if self._db_down:
+                log.warning("alert writes succeed again")
+                self._db_down = False
             self._unpublished += [("alert", a) for a in alerts] + [
                 ("alert-transition", t) for t in transitions
             ]
         await self._publish(alerts)
+        return True
 
     async def _publish(self, alerts: Sequence[Any]) -> None:
         if self.publisher is not None and self._unpublished:

@@ -382,3 +382,45 @@ async def test_alerts_and_transitions_are_published_to_kafka(env: Env) -> None:
         await consumer.stop()
     assert seen["alert-transition"] == ["open", "open", "resolved"]
     assert seen["alert"][-1] == "resolved"
+
+
+async def test_offsets_are_committed_only_after_the_database_write(env: Env) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from streams.alerting.store import AlertStore
+
+    group = f"test-{U}-commit"
+    rt = AlertRuntime(env.settings, notify_config=parse_notify_config({}, environ={}), publish_kafka=False)
+    await rt.start()
+    good = rt.store
+    down = msgspec.structs.replace(
+        env.settings,
+        postgres=msgspec.structs.replace(env.settings.postgres, dsn="postgresql://x:y@127.0.0.1:9/x"),
+    )
+    rt.store = AlertStore(down)  # PostgreSQL "down" for this runtime
+    ready = asyncio.Event()
+    task = asyncio.create_task(run_consumer(rt, env.settings, group=group, ready=ready, flush_interval=0.05))
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=env.settings.kafka.bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await probe.start()
+    tp = TopicPartition(env.settings.topic("metrics"), 0)
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        before = await probe.committed(tp)
+        device, key = f"{U}-commit", f"{U}-cpu/{U}-commit/"
+        await send_metric(env, device, "cpu_load_pct", 92, time.time())
+        await asyncio.sleep(1.5)
+        assert rt.engine.active[key].alert.state == "open"  # evaluated...
+        assert await probe.committed(tp) == before  # ...but not stored: not committed
+        rt.store = good  # the database is back
+        end = (await probe.end_offsets([tp]))[tp]
+        deadline = time.monotonic() + 10
+        while await probe.committed(tp) != end and time.monotonic() < deadline:  # noqa: ASYNC110 - polling Kafka
+            await asyncio.sleep(0.1)
+        assert await probe.committed(tp) == end
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await probe.stop()
+        await rt.stop()
