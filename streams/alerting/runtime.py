@@ -302,9 +302,10 @@ class AlertRuntime:
                 if not self._db_down:  # once per outage; the counter shows the retries
                     log.error("alert writes failing, rows kept and retried: %s", exc)
                 self._db_down = True
-                self._pending_alerts[:0], self._pending_transitions[:0], self._pending_events[:0] = (
-                    alerts, transitions, events,
-                )  # fmt: skip
+                # only the latest version of an alert is written: keep one per key while down
+                latest = {a.key: a for a in alerts + self._pending_alerts}
+                self._pending_alerts = list(latest.values())
+                self._pending_transitions[:0], self._pending_events[:0] = transitions, events
                 return False
             if self._db_down:
                 log.warning("alert writes succeed again")
