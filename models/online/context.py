@@ -1,12 +1,15 @@
 """The production detector: contextual prediction error -> likelihood -> onset flags.
 
-Per series it keeps two predictors of the next value and the running size of each
+Per series it keeps three predictors of the next value and the running size of each
 one's errors:
 
 * a *level* predictor (exponentially weighted mean, ``fast`` rate), for series whose
   recent past is their best guide;
 * a *time-of-day* predictor (24 hourly slot means), for series with a daily shape,
-  used once it has seen three days and its errors are clearly smaller.
+  used once it has seen three days and its errors are clearly smaller;
+* a *time-of-week* predictor (168 hour-of-week slot means), for series whose weekends
+  differ, used after 15 days when it clearly beats both.  Slot counts are uint8
+  (only "seen fewer than 3 times?" matters), keeping the state under 1.1 KiB.
 
 Three signals are combined:
 
@@ -42,6 +45,7 @@ from models.online.base import BankResult, DetectorBank
 from models.online.likelihood import surprise_score, update_likelihood
 
 SLOTS = 24
+WEEK_SLOTS = 168
 DAY = 86400.0
 F8 = "float64"
 F4 = "float32"
@@ -53,12 +57,13 @@ class ContextBank(DetectorBank):
     name: ClassVar[str] = "context"
     _fields: ClassVar[dict[str, tuple[str, float]]] = {
         "n": (F8, 0.0), "t0": (F8, np.nan), "level": (F8, 0.0), "err_lvl": (F8, 0.0),
-        "err_sea": (F8, 0.0), "lo": (F8, np.inf), "hi": (F8, -np.inf),
+        "err_sea": (F8, 0.0), "err_wk": (F8, 0.0), "lo": (F8, np.inf), "hi": (F8, -np.inf),
         "l_short": (F8, 0.0), "l_mean": (F8, 0.0), "l_var": (F8, 0.0),
         "peak": (F8, 0.0), "age": (F8, 0.0),
     }
     _vector_fields: ClassVar[dict[str, tuple[str, int, float]]] = {
-        "slot_mean": (F4, SLOTS, 0.0), "slot_n": (F4, SLOTS, 0.0),
+        "slot_mean": (F4, SLOTS, 0.0), "slot_n": ("uint8", SLOTS, 0.0),
+        "wk_mean": (F4, WEEK_SLOTS, 0.0), "wk_n": ("uint8", WEEK_SLOTS, 0.0),
     }
 
     def __init__(
@@ -100,13 +105,19 @@ class ContextBank(DetectorBank):
         slot = (np.floor(ts % DAY / (DAY / SLOTS))).astype(np.int64)
         s_mean = st["slot_mean"][rows, slot].astype(np.float64)
         s_n = st["slot_n"][rows, slot].astype(np.float64)
+        wslot = (np.floor(ts % (7 * DAY) / 3600.0)).astype(np.int64)
+        w_mean = st["wk_mean"][rows, wslot].astype(np.float64)
+        w_n = st["wk_n"][rows, wslot].astype(np.float64)
+        err_wk = st["err_wk"][rows]
 
         # --- score (nothing learned yet) ---
         spread = np.maximum(hi - lo, 0.0)
         floor = 1e-3 * spread + 1e-9 * np.abs(level) + 1e-12
         use_sea = ((ts - t0) / DAY >= 3.0) & (s_n >= 2) & (err_sea < 0.7 * err_lvl)
-        pred = np.where(use_sea, s_mean, level)
-        scale = np.sqrt(np.where(use_sea, err_sea, err_lvl)) + floor
+        best_err = np.where(use_sea, err_sea, err_lvl)
+        use_wk = ((ts - t0) / DAY >= 15.0) & (w_n >= 2) & (err_wk < 0.7 * best_err)
+        pred = np.where(use_wk, w_mean, np.where(use_sea, s_mean, level))
+        scale = np.sqrt(np.where(use_wk, err_wk, best_err)) + floor
         z = np.abs(x - pred) / scale
         zl, lik, l_short, l_mean, l_var = update_likelihood(
             np.log1p(z), st["l_short"][rows], st["l_mean"][rows], st["l_var"][rows], n,
@@ -140,7 +151,13 @@ class ContextBank(DetectorBank):
         st["level"][rows] = level + a_fast * r_lvl
         a_slot = np.maximum(0.2, 1.0 / (s_n + 1.0)) * rate
         st["slot_mean"][rows, slot] = np.where(s_n > 0, s_mean + a_slot * r_sea, x)
-        st["slot_n"][rows, slot] = s_n + 1.0
+        st["slot_n"][rows, slot] = np.minimum(s_n + 1.0, 255.0)  # only "a few yet?" matters
+        lim_w = self.clip * (np.sqrt(err_wk) + floor)
+        r_wk = np.where(w_n > 0, np.clip(x - w_mean, -lim_w, lim_w), r_sea)
+        st["err_wk"][rows] = err_wk + a_slow * (r_wk * r_wk - err_wk)
+        a_wk = np.maximum(0.2, 1.0 / (w_n + 1.0)) * rate
+        st["wk_mean"][rows, wslot] = np.where(w_n > 0, w_mean + a_wk * r_wk, x)
+        st["wk_n"][rows, wslot] = np.minimum(w_n + 1.0, 255.0)
         st["lo"][rows] = np.minimum(lo, x)
         st["hi"][rows] = np.maximum(hi, x)
         st["l_short"][rows], st["l_mean"][rows], st["l_var"][rows] = l_short, l_mean, l_var
