@@ -6,9 +6,9 @@ one's errors:
 * a *level* predictor (exponentially weighted mean, ``fast`` rate), for series whose
   recent past is their best guide;
 * a *time-of-day* predictor (24 hourly slot means), for series with a daily shape,
-  used once it has seen three days and its errors are clearly smaller;
+  used once it has seen three days and while its recent errors are the smallest;
 * a *time-of-week* predictor (168 hour-of-week slot means), for series whose weekends
-  differ, used after 15 days when it clearly beats both.  Slot counts are uint8
+  differ, used after 15 days while it beats both.  Slot counts are uint8
   (only "seen fewer than 3 times?" matters), keeping the state under 1.1 KiB.
 
 Three signals are combined:
@@ -113,9 +113,9 @@ class ContextBank(DetectorBank):
         # --- score (nothing learned yet) ---
         spread = np.maximum(hi - lo, 0.0)
         floor = 1e-3 * spread + 1e-9 * np.abs(level) + 1e-12
-        use_sea = ((ts - t0) / DAY >= 3.0) & (s_n >= 2) & (err_sea < 0.7 * err_lvl)
+        use_sea = ((ts - t0) / DAY >= 3.0) & (s_n >= 2) & (err_sea < err_lvl)
         best_err = np.where(use_sea, err_sea, err_lvl)
-        use_wk = ((ts - t0) / DAY >= 15.0) & (w_n >= 2) & (err_wk < 0.7 * best_err)
+        use_wk = ((ts - t0) / DAY >= 15.0) & (w_n >= 2) & (err_wk < best_err)
         pred = np.where(use_wk, w_mean, np.where(use_sea, s_mean, level))
         scale = np.sqrt(np.where(use_wk, err_wk, best_err)) + floor
         z = np.abs(x - pred) / scale
