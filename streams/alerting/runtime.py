@@ -23,16 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from redis.exceptions import RedisError
 
 from netvigil.bus import Publisher
 from netvigil.records import MetricBatch, PingResult, Record, SyslogMessage, Trap
 from netvigil.settings import Settings
+from netvigil.topics import encode
 from streams.alerting import metrics as m
 from streams.alerting.engine import Engine, Outcome, Policy, Silence
 from streams.alerting.evaluate import Evaluator, Signal
 from streams.alerting.rules import RuleError, RuleSet, load_rule_file, merge
 from streams.alerting.store import AlertStore, EventRow, Inventory
 from streams.live import LiveState
+from streams.monitoring import REDIS_ERRORS
 from streams.notify.config import NotifyConfig, NotifyConfigError, load_notify_config, parse_notify_config
 from streams.notify.dispatch import Delivery, Dispatcher
 from streams.remediation.manifest import Manifest, ManifestError, load_manifest
@@ -85,6 +88,8 @@ class AlertRuntime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_refresh = 0.0
         self._db_down = False
+        self.reassert_interval = 30.0
+        self._last_reassert = time.monotonic()
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> None:
@@ -283,6 +288,24 @@ class AlertRuntime:
         await self.refresh()
         self.apply(self.engine.tick(time.time()))
         m.set_gauges(self.engine.counts())
+        if time.monotonic() - self._last_reassert >= self.reassert_interval:
+            self._last_reassert = time.monotonic()
+            await self._reassert_live()
+
+    async def _reassert_live(self) -> None:
+        """Rewrite this engine's active alerts into the Redis hash (no pub/sub message).
+
+        Another writer's recovery after a Redis outage may rebuild the hash
+        from its own mirror only; this puts ours back within the interval.
+        """
+        active = {t.alert.key: encode(t.alert) for t in self.engine.active.values()}
+        if not active:
+            return
+        try:
+            await self.live.client.hset(f"{self.live.prefix}alerts:active", mapping=active)  # type: ignore[misc,arg-type]  # redis stubs: bytes values
+        except (RedisError, OSError) as exc:
+            REDIS_ERRORS.inc()
+            log.debug("live alert hash not reasserted: %s", exc)
 
     async def flush(self) -> bool:
         """Write pending rows (kept on failure), then publish to Kafka and Redis.

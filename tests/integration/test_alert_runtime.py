@@ -203,3 +203,28 @@ def test_one_alerting_leader_per_app(pg_stack: Settings) -> None:
     finally:
         for lock in (a, b, c):
             lock.release()
+
+
+async def test_live_hash_entries_are_reasserted_after_another_writer_wipes_them(
+    rt_settings: Settings, hook: LocalReceiver
+) -> None:
+    import redis
+
+    device, key = f"{U}-live", f"{U}-cpu/{U}-live/"
+    rt = runtime(rt_settings, hook)
+    await rt.start()
+    r = redis.Redis.from_url(rt_settings.redis.url)
+    try:
+        rt.handle("metrics", cpu(device, 85))
+        await rt.flush()
+        assert json.loads(r.hget("netvigil:alerts:active", key) or b"{}")["state"] == "open"
+        r.hdel("netvigil:alerts:active", key)  # e.g. another LiveState rebuilt the hash from its mirror
+        rt.reassert_interval = 0
+        await rt.tick()
+        assert json.loads(r.hget("netvigil:alerts:active", key) or b"{}")["state"] == "open"
+        rt.handle("metrics", cpu(device, 5))
+        await rt.flush()
+        assert r.hget("netvigil:alerts:active", key) is None
+    finally:
+        await rt.stop()
+        r.close()
