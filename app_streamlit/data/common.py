@@ -6,10 +6,12 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import psycopg
 
-__all__ = ["Source", "bucket_for", "choose_source", "like_pattern", "read_frame"]
+__all__ = ["Source", "bucket_for", "choose_source", "like_pattern", "read_frame", "read_numbers"]
 
 Source = Literal["raw", "1m", "1h"]
 
@@ -50,3 +52,18 @@ def read_frame(
         columns = [d.name for d in cur.description or []]
         rows = cur.fetchall() if cur.description else []
     return pd.DataFrame(rows, columns=columns)
+
+
+def read_numbers(
+    conn: psycopg.Connection[Any],
+    query: str,
+    params: Sequence[Any] | Mapping[str, Any] | None,
+    width: int,
+) -> npt.NDArray[np.float64]:
+    """A query of numeric columns only, as an (n, width) float array (binary protocol, no objects)."""
+    with conn.cursor(binary=True) as cur:
+        cur.execute(query.encode(), params)
+        rows = cur.fetchall()
+    if not rows:
+        return np.empty((0, width), dtype=np.float64)
+    return np.asarray(rows, dtype=np.float64)

@@ -16,10 +16,12 @@ from app_streamlit.data.common import (
     choose_source,
     like_pattern,
     read_frame,
+    read_numbers,
 )
 
 __all__ = [
     "anomalies",
+    "day_over_day",
     "device_info",
     "device_series",
     "forecasts",
@@ -83,29 +85,44 @@ def series_data(
     instances: Sequence[str] | None = None,
     source: Source | None = None,
 ) -> pd.DataFrame:
-    """Points (ts, metric, instance, value[, min, max]) from the table fitting the range.
+    """Points (ts, metric, instance, value) from the table fitting the range.
 
-    Raw samples for short ranges, 1 m rollups up to two days, 1 h rollups beyond;
-    ``value`` is the bucket average for rollups.
+    Raw samples for short ranges, 1 m rollups up to two days, 1 h rollups
+    beyond; ``value`` is the bucket average for rollups. The points come back
+    as plain numbers (series id, epoch, value) and are labelled here: building
+    a DataFrame from tens of thousands of datetime objects and repeated
+    strings cost ten times the query itself.
     """
     source = source or choose_source(end - start)
     table = SOURCE_TABLE[source]
-    cols = "t.value, t.value AS min, t.value AS max" if source == "raw" else "t.avg AS value, t.min, t.max"
-    frame = read_frame(
+    value = "t.value" if source == "raw" else "t.avg"
+    ids = read_frame(
         conn,
-        f"SELECT t.ts, s.metric, s.instance, {cols} FROM series s"
-        f" JOIN {table} t ON t.series_id = s.id AND t.ts >= %(start)s AND t.ts < %(end)s"
-        " WHERE s.device = %(device)s AND s.metric = ANY(%(metrics)s)"
-        "   AND (%(any_instance)s OR s.instance = ANY(%(instances)s))"
-        " ORDER BY s.metric, s.instance, t.ts",
+        "SELECT id, metric, instance FROM series WHERE device = %(device)s AND metric = ANY(%(metrics)s)"
+        " AND (%(any_instance)s OR instance = ANY(%(instances)s))",
         {
             "device": device,
             "metrics": list(metrics),
-            "start": start,
-            "end": end,
             "any_instance": instances is None,
             "instances": list(instances or []),
         },
+    )
+    points = read_numbers(
+        conn,
+        f"SELECT t.series_id, extract(epoch FROM t.ts)::float8, {value} FROM {table} t"
+        " WHERE t.series_id = ANY(%s) AND t.ts >= %s AND t.ts < %s ORDER BY t.series_id, t.ts",
+        (list(ids["id"]), start, end),
+        width=3,
+    )
+    sid = points[:, 0].astype(int)
+    lookup = ids.set_index("id")
+    frame = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(points[:, 1], unit="s", utc=True),
+            "metric": lookup["metric"].reindex(sid).to_numpy(),
+            "instance": lookup["instance"].reindex(sid).to_numpy(),
+            "value": points[:, 2],
+        }
     )
     frame["source"] = source
     return frame

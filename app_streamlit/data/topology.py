@@ -22,13 +22,17 @@ def topology(conn: Conn, search: str = "", limit: int = 400) -> tuple[pd.DataFra
     ``search`` keeps links touching a device whose name contains it, so a
     15,000-device network can be looked at a neighbourhood at a time.
     """
+    # Two equality joins (by inventory name, then by sysName), never one OR join:
+    # an OR condition cannot hash and turns 15,000 devices into a nested loop.
     edges = read_frame(
         conn,
         "SELECT DISTINCT l.device AS source,"
-        " coalesce(d.name, nullif(l.remote_sys_name, ''), l.remote_chassis) AS target,"
+        " coalesce(by_name.name, by_sys.name, nullif(l.remote_sys_name, ''), l.remote_chassis) AS target,"
         " l.local_port, l.remote_port"
         " FROM lldp_neighbors l"
-        " LEFT JOIN devices d ON d.name = l.remote_sys_name OR d.sys_name = l.remote_sys_name"
+        " LEFT JOIN devices by_name ON by_name.name = l.remote_sys_name"
+        " LEFT JOIN (SELECT DISTINCT ON (sys_name) sys_name, name FROM devices"
+        "   WHERE sys_name IS NOT NULL ORDER BY sys_name, name) by_sys ON by_sys.sys_name = l.remote_sys_name"
         " WHERE %(q)s = '' OR l.device ILIKE %(pat)s OR l.remote_sys_name ILIKE %(pat)s"
         " ORDER BY 1, 2 LIMIT %(limit)s",
         {"q": search, "pat": like_pattern(search), "limit": limit},

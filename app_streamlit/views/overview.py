@@ -20,9 +20,8 @@ def body() -> None:
     with session.read_conn() as conn:
         status = q.devices_by_status(conn)
         alerts = q.active_alerts_by_severity(conn)
-        busiest = q.busiest_interfaces(conn, now)
-        cpu = q.highest_cpu(conn, now)
-        disks = q.fullest_disks(conn, now)
+        hot = q.hot_spots(conn, now)
+        busiest, cpu, disks = hot["interfaces"], hot["cpu"], hot["disks"]
         rate = q.anomaly_rate(conn, now)
         health = q.pipeline_health(conn, now)
         last = q.last_data(conn, now)
@@ -97,7 +96,7 @@ def body() -> None:
         left.bar_chart(rate.set_index("hour")[["anomalies"]], height=220)
     right.subheader("Pipeline health")
     right.dataframe(
-        last[["data", "newest", "age_s"]],
+        last[["data", "window", "newest", "age_s"]],
         hide_index=True,
         column_config={"age_s": st.column_config.NumberColumn("age (s)", format="%.0f")},
     )

@@ -46,12 +46,13 @@ def test_overview(ro: psycopg.Connection, seeded: tuple[Settings, str, Fleet, li
     _, prefix, fleet, _ = seeded
     assert overview.devices_by_status(ro)["devices"].sum() >= len(fleet.devices)
     assert {"critical", "major"} <= set(overview.active_alerts_by_severity(ro)["severity"])
-    busiest = overview.busiest_interfaces(ro, NOW, limit=1000)
+    hot = overview.hot_spots(ro, NOW + timedelta(seconds=1), limit=10000)
+    busiest = hot["interfaces"]
     assert (busiest["device"].str.startswith(prefix)).any()
     assert busiest["in_bps"].notna().any() and busiest["interface"].notna().any()
-    cpu = overview.highest_cpu(ro, NOW, limit=10000)
+    cpu = hot["cpu"]
     assert cpu[cpu["device"].str.startswith(prefix)]["busy_pct"].between(0, 300).all()
-    disks = overview.fullest_disks(ro, NOW, limit=10000)
+    disks = hot["disks"]
     assert set(disks[disks["device"].str.startswith(prefix)]["mount"]) == {"/", "/var"}
     rate = overview.anomaly_rate(ro, NOW + timedelta(minutes=1))
     assert rate["anomalies"].sum() > 0
