@@ -52,11 +52,12 @@ async def run_alerting(
             consumer = asyncio.create_task(run_consumer(runtime, settings))
             while not consumer.done():
                 await asyncio.wait({consumer}, timeout=watch_interval)
-                if not consumer.done() and not await asyncio.to_thread(lock.alive):
-                    log.error(
-                        "alerting leadership lost (database session ended): stopping, will compete again"
-                    )
+                state = "held" if consumer.done() else await asyncio.to_thread(lock.check)
+                if state == "lost":
+                    log.error("alerting leadership lost to another worker: stopping, will stand by")
                     consumer.cancel()
+                elif state == "unknown":
+                    log.warning("alerting leadership unknown (database unreachable): still evaluating")
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer  # re-raises a crash of the consumer: logged below, then retried
         except asyncio.CancelledError:

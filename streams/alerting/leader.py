@@ -9,9 +9,11 @@ wrong. Every worker runs the alerting task; the one holding the lock
 evaluates, the others stand by and take over within seconds when its
 database session ends (crash, kill -9, network loss).
 
-The lock is session-level, held by a dedicated connection; if that
-connection dies the leader stops evaluating (another may already have taken
-over) and competes again.
+The lock is session-level, held by a dedicated connection. If that
+connection dies the leader tries to take the lock again: when another worker
+has it, the leader steps down; when the database cannot be reached at all it
+keeps evaluating (a PostgreSQL outage must not silence alerting; at worst
+two workers notify the same alert until the database is back).
 """
 
 from __future__ import annotations
@@ -39,28 +41,39 @@ class LeaderLock:
 
     def try_acquire(self) -> bool:
         """Blocking; True when this process now leads. Database errors mean "not now"."""
+        return self._acquire() == "held"
+
+    def _acquire(self) -> str:
         try:
             conn = connect(self.settings, autocommit=True)
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         except psycopg.Error as exc:
             log.warning("alerting leadership: database unavailable: %s", exc)
-            return False
+            return "unknown"
         if row and row[0]:
             self._conn = conn
-            return True
+            return "held"
         conn.close()
-        return False
+        return "lost"
+
+    def check(self) -> str:
+        """ "held", "lost" (another worker leads now) or "unknown" (the database is unreachable).
+
+        A leader that cannot reach the database keeps evaluating ("unknown"):
+        an outage of PostgreSQL must not silence alerting. Only when the
+        database answers and the lock is someone else's does it step down.
+        """
+        if self._conn is not None:
+            try:
+                self._conn.execute("SELECT 1")
+                return "held"
+            except psycopg.Error:
+                self.release()
+        return self._acquire()
 
     def alive(self) -> bool:
         """Still holding the lock (the session that holds it still answers)."""
-        if self._conn is None:
-            return False
-        try:
-            self._conn.execute("SELECT 1")
-            return True
-        except psycopg.Error:
-            self.release()
-            return False
+        return self._conn is not None and self.check() == "held"
 
     def release(self) -> None:
         if self._conn is not None:

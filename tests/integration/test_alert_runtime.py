@@ -200,6 +200,11 @@ def test_one_alerting_leader_per_app(pg_stack: Settings) -> None:
         a.release()  # the leader's session ends (crash, kill -9): the standby takes over
         assert not a.alive()
         assert b.try_acquire()
+        assert a.check() == "lost"  # the old leader steps down
+        unreachable = msgspec.structs.replace(
+            mine, postgres=msgspec.structs.replace(mine.postgres, dsn="postgresql://x:y@127.0.0.1:9/x")
+        )
+        assert LeaderLock(unreachable).check() == "unknown"  # keeps evaluating through an outage
     finally:
         for lock in (a, b, c):
             lock.release()
