@@ -23,17 +23,17 @@ _lock = threading.Lock()
 _started: dict[str, int] = {}
 
 
-def ensure_metrics_server(settings: Settings) -> bool:
-    """Start the process's metrics endpoint once; True when it is (or already was) up."""
+def ensure_metrics_server(settings: Settings) -> int | None:
+    """Start the process's metrics endpoint once; its port, or None when it could not start."""
     with _lock:
         if "port" in _started:
-            return True
+            return _started["port"]
         port = settings.collector.metrics_port
         try:
             start_http_server(port, addr=settings.collector.bind)
         except OSError as exc:
             log.warning("metrics endpoint %s:%d not started: %s", settings.collector.bind, port, exc)
-            return False
+            return None
         _started["port"] = port
         log.info("metrics on http://%s:%d/metrics", settings.collector.bind, port)
-        return True
+        return port

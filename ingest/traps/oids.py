@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -104,7 +105,9 @@ def load_mib_names(modules: Iterable[str] = DEFAULT_MODULES) -> dict[str, str]:
     shipped = {p.stem for d in dirs[:1] for p in d.glob("*.py") if not p.stem.startswith("_")}
     for name in [*modules, *sorted(shipped)]:
         try:
-            mib.load_modules(name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # pysnmp-mibs uses old names
+                mib.load_modules(name)
         except Exception as exc:  # pysnmp raises many kinds here
             log.debug("MIB %s not loaded: %s", name, exc)
     names: dict[str, str] = {}

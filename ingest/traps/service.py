@@ -47,17 +47,19 @@ class TrapService:
         self.auth = TrapAuth.from_settings(settings.collector)  # ValueError on a bad user: refuse to start
         self.names = OidNames.with_mibs()
         self.started = asyncio.Event()
+        self.metrics_port: int | None = None
         self._informs: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(INFLIGHT_INFORMS)
 
     async def run(self, stop: asyncio.Event) -> None:
-        ensure_metrics_server(self.settings)
+        self.metrics_port = ensure_metrics_server(self.settings)
         queue: asyncio.Queue[Outbound] = asyncio.Queue(QUEUE_MAX)
         receiver = TrapReceiver(
             names=self.names, auth=self.auth, index=self.index, stats=self.stats, queue=queue
         )
         bridge = V3Bridge(self.auth.users, receiver.on_v3) if self.auth.users else None
         receiver.v3 = bridge
+        await self._refresh()  # senders are matched from the first trap on
         sock = open_socket(self.settings.collector.bind, self.port)
         self.port = sock.getsockname()[1]
         loop = asyncio.get_running_loop()
@@ -131,14 +133,17 @@ class TrapService:
         finally:
             self._slots.release()
 
+    async def _refresh(self) -> None:
+        try:
+            self.index.update(await asyncio.to_thread(_load_devices, self.settings))
+        except Exception as exc:  # keep the last inventory on a DB outage
+            log.warning("inventory reload failed, keeping the previous one: %s", exc)
+
     async def _reload(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            try:
-                self.index.update(await asyncio.to_thread(_load_devices, self.settings))
-            except Exception as exc:  # keep the last inventory on a DB outage
-                log.warning("inventory reload failed, keeping the previous one: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), INVENTORY_RELOAD_S)
+            await self._refresh()
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
