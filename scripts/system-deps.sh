@@ -13,6 +13,7 @@ PACKAGES=(
   snmpd snmp              # real SNMP agents and net-snmp's tools (snmpget, snmptrap...)
   bsdutils                # util-linux `logger`, a real syslog sender
   iproute2 iptables       # network namespaces / unreachable hosts in fault tests
+  iputils-ping            # the diagnostics remediation script
   chromium chromium-driver  # browser tests of the app (headless)
   docker-compose          # validates docker-compose.yml offline (no engine needed)
 )
