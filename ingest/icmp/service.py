@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 import psycopg
 from prometheus_client import Counter, Gauge
@@ -26,7 +27,7 @@ from netvigil.inventory import Device, load_devices
 from netvigil.records import PingResult
 from netvigil.settings import Settings
 
-__all__ = ["probe_cycle", "run"]
+__all__ = ["probe_cycle", "run", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,13 @@ async def probe_cycle(settings: Settings, engine: IcmpEngine, devices: list[Devi
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     """Probe the inventory every cycle until ``stop`` is set."""
+    await serve(settings, stop)
+
+
+async def serve(
+    settings: Settings, stop: asyncio.Event, *, select: Callable[[Device], bool] | None = None
+) -> None:
+    """:func:`run`, with ``select`` narrowing the devices (tests on a shared inventory)."""
     ensure_metrics_server(settings)
     devices: list[Device] = []
     period = settings.collector.ping_cycle
@@ -70,6 +78,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             started = time.monotonic()
             try:
                 devices = await asyncio.to_thread(_load, settings)
+                if select is not None:
+                    devices = [d for d in devices if select(d)]
             except Exception as exc:  # a DB outage: keep probing the last known devices
                 log.warning("inventory reload failed, keeping %d devices: %s", len(devices), exc)
             results = await probe_cycle(settings, engine, devices)
