@@ -32,6 +32,7 @@ from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import CommitFailedError, ConsumerStoppedError, KafkaError
 
 from netvigil.bus import Publisher
@@ -76,6 +77,28 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("assigned %d partitions", len(assigned))
 
 
+async def _wait_for_leaders(settings: Settings, topics: list[str], limit_s: float = 15.0) -> None:
+    """Return once every partition of ``topics`` has a leader (a consumer assigned
+    leaderless partitions of a just-created topic stalls for its metadata max age)."""
+    client = AIOKafkaClient(bootstrap_servers=settings.kafka.bootstrap, client_id="netvigil-leaders")
+    await client.bootstrap()
+    try:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            cluster = await client.fetch_all_metadata()
+            ready = all(
+                (parts := cluster.partitions_for_topic(t))
+                and all((cluster.leader_for_partition(TopicPartition(t, p)) or -1) >= 0 for p in parts)
+                for t in topics
+            )
+            if ready:
+                return
+            await asyncio.sleep(0.2)
+        log.warning("partitions of %d new topics still without leaders after %.0fs", len(topics), limit_s)
+    finally:
+        await client.close()
+
+
 class Pipeline:
     def __init__(
         self,
@@ -85,12 +108,14 @@ class Pipeline:
         live: LiveState | None = None,
         group_id: str | None = None,
         rate_config: RateConfig | None = None,
+        max_backoff: float = 30.0,
     ) -> None:
         self.settings = settings
         self.processors = processors
         self.live = live
         self.group_id = group_id or f"{settings.streams.app_id}-sink"
         self.rate_config = rate_config or RateConfig()
+        self.max_backoff = max_backoff
         self.sink = Sink(settings)
         self.states: dict[str, DeviceState | None] = {}
         self.lock = asyncio.Lock()
@@ -107,7 +132,9 @@ class Pipeline:
         )  # where batch time goes (bench, debugging)
 
     async def start(self) -> None:
-        await ensure_topics_async(self.settings)  # idempotent; a typo'd prefix fails here, loudly
+        created = await ensure_topics_async(self.settings)  # idempotent
+        if created:
+            await _wait_for_leaders(self.settings, created)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka.bootstrap,
             group_id=self.group_id,
@@ -342,7 +369,7 @@ class Pipeline:
     async def _backoff(self, attempt: int, exc: Exception, what: str) -> None:
         """Count, log, drop the connection and wait -- polling Kafka (paused) to stay in the group."""
         DB_ERRORS.inc()
-        delay = min(0.25 * 2**attempt, 30.0)
+        delay = min(0.25 * 2**attempt, self.max_backoff)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         log.error("database error %s (attempt %d, retry in %.1fs): %s", what, attempt, delay, first)
         consumer = self.consumer
