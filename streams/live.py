@@ -48,7 +48,7 @@ class LiveState:
         self.errors = 0
         self._down_since: float | None = None
         self._retry_at = 0.0
-        self._backoff = 0.5
+        self._backoff = min(0.5, max_backoff)
         self._latest: dict[str, dict[str, str]] = {}
         self._devices: dict[str, str] = {}
         self._alerts: dict[str, bytes] = {}
@@ -165,7 +165,7 @@ class LiveState:
         if self._down_since is not None:
             log.warning("Redis is back after %.1fs: live state rebuilt", now - self._down_since)
             self._down_since = None
-            self._backoff = 0.5
+            self._backoff = min(0.5, self.max_backoff)
         return True
 
     def _failed(self, exc: Exception, now: float) -> None:
