@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netvigil.records import DevicePoll, PingResult, Prop, Sample
 from streams.rates import DeviceState, compute, counter_delta, flag_key, ping_metrics
@@ -248,3 +250,31 @@ def test_state_roundtrips_through_msgpack() -> None:
     assert r.state is not None
     blob = msgspec.msgpack.encode(r.state)
     assert msgspec.msgpack.decode(blob, type=DeviceState) == r.state
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(1, 900),  # interval
+            st.integers(0, M32 - 1),  # raw 32-bit counter value (any: wraps, resets, garbage)
+            st.booleans(),  # reboot before this poll
+        ),
+        min_size=2,
+        max_size=30,
+    )
+)
+def test_property_no_negative_rates_and_nothing_above_speed_unflagged(
+    steps: list[tuple[float, int, bool]],
+) -> None:
+    ts, uptime, state = 1000.0, 100_000, None
+    for interval, raw, reboot in steps:
+        ts += interval
+        uptime = 100 if reboot else uptime + int(interval * 100)
+        r = compute(state, poll(ts, uptime, iface(raw, raw, "counter32", speed_mbit=100)))
+        state = r.state
+        assert r.batch is not None
+        for m in r.batch.metrics:
+            assert m.value >= 0, m
+            if m.metric.endswith("_bps") and m.value > 100e6 * 1.05:
+                assert r.batch.flags.get(flag_key(m.metric, m.instance)) == "above_speed"
