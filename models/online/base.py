@@ -181,7 +181,8 @@ class DetectorBank(ABC):
         buf = io.BytesIO()
         meta = {"name": self.name, "params": self._params(), "keys": self._keys,
                 "free": self._free}
-        arrays: dict[str, Any] = dict(self._state)
+        used = len(self._keys) + len(self._free)  # rows ever handed out
+        arrays: dict[str, Any] = {k: v[:used] for k, v in self._state.items()}
         arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         np.savez(buf, **arrays)
         return buf.getvalue()

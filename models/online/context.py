@@ -26,7 +26,9 @@ Post-processing reports the onset of an incident: a point is reported only if it
 score beats the last reported score (decaying with half-life ``suppress`` points) by
 ``gap``; everything else in the incident is reported as 0.
 
-The shipped threshold, 0.15, is where NAB's optimised threshold lands when chosen on
+Note that once a series has reported anything, ``gap`` also acts as a floor (the
+decayed peak never reaches 0), so ``gap`` and ``threshold`` together decide what is
+reported; both are 0.15.  The shipped threshold, 0.15, is where NAB's optimised threshold lands when chosen on
 any half of the NAB categories (0.153-0.157, see ``models.nab.crosscheck``); a score
 of 0.15 means both tails are about 1.5 % (``surprise_score``) at an onset.
 
