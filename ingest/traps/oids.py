@@ -5,13 +5,14 @@ up with thousands of traps a second, so translation is a dictionary lookup on
 the longest known prefix (``1.3.6.1.2.1.2.2.1.8.3`` -> ``ifOperStatus.3``),
 cached. The table starts from a built-in set (the generic traps, SNMPv2-MIB
 and the IF-MIB varbinds every linkUp/linkDown carries) and is extended, when
-they load, from compiled MIBs: the modules the project ships under
-``ingest/mibs`` and the IETF modules of ``pysnmp-mibs``. Enterprise traps are
+they load, from compiled MIBs: the IETF modules of ``pysnmp-mibs`` and the OID map the
+project compiles itself (``ingest/mibs/oids.json``). Enterprise traps are
 named when their MIB is among them; otherwise the numeric OID is kept.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -78,44 +79,61 @@ DEFAULT_MODULES = (
 )
 
 
-def _mib_dirs() -> list[Path]:
-    dirs = [Path(__file__).resolve().parent.parent / "mibs"]
+SHIPPED_MAP = Path(__file__).resolve().parent.parent / "mibs" / "oids.json"
+
+
+def _pysnmp_mibs_dir() -> Path | None:
     try:
         import pysnmp_mibs  # type: ignore[import-untyped]
-
-        dirs.append(Path(os.path.dirname(pysnmp_mibs.__file__)))
     except ImportError:  # pragma: no cover - declared dependency
-        log.warning("pysnmp-mibs is not installed; only built-in trap names are known")
-    return [d for d in dirs if d.is_dir()]
+        log.warning("pysnmp-mibs is not installed; only built-in and shipped trap names are known")
+        return None
+    return Path(os.path.dirname(pysnmp_mibs.__file__))
+
+
+def _shipped_names(path: Path = SHIPPED_MAP) -> dict[str, str]:
+    """The project's compiled OID map (``MODULE::name`` -> {"oid": ...}), when present."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        log.debug("no shipped OID map at %s: %s", path, exc)
+        return {}
+    names: dict[str, str] = {}
+    for key, entry in data.items():
+        name = key.split("::", 1)[-1]
+        if isinstance(entry, dict) and isinstance(entry.get("oid"), str) and name != "PYSNMP_MODULE_ID":
+            names[entry["oid"]] = name
+    return names
 
 
 def load_mib_names(modules: Iterable[str] = DEFAULT_MODULES) -> dict[str, str]:
     """Names of every object and notification in the compiled MIBs that load.
 
-    A module that is missing or fails to load is logged and skipped: names are
-    a convenience, never a reason for the receiver not to start.
+    pysnmp-mibs' IETF modules first, then the project's own compiled map
+    (``ingest/mibs/oids.json``: LLDP, UCD-DISKIO, ...). A module that is
+    missing or fails to load is logged and skipped: names are a convenience,
+    never a reason for the receiver not to start.
     """
     from pysnmp.smi import builder
 
-    dirs = _mib_dirs()
-    if not dirs:
-        return {}
-    mib = builder.MibBuilder()
-    mib.add_mib_sources(*(builder.DirMibSource(str(d)) for d in dirs))
-    shipped = {p.stem for d in dirs[:1] for p in d.glob("*.py") if not p.stem.startswith("_")}
-    for name in [*modules, *sorted(shipped)]:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # pysnmp-mibs uses old names
-                mib.load_modules(name)
-        except Exception as exc:  # pysnmp raises many kinds here
-            log.debug("MIB %s not loaded: %s", name, exc)
     names: dict[str, str] = {}
-    for symbols in mib.mibSymbols.values():
-        for sym, obj in symbols.items():
-            oid = getattr(obj, "name", None)
-            if isinstance(oid, tuple) and oid and hasattr(obj, "getName"):
-                names[".".join(map(str, oid))] = sym
+    source = _pysnmp_mibs_dir()
+    if source is not None:
+        mib = builder.MibBuilder()
+        mib.add_mib_sources(builder.DirMibSource(str(source)))
+        for name in modules:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)  # pysnmp-mibs uses old names
+                    mib.load_modules(name)
+            except Exception as exc:  # pysnmp raises many kinds here
+                log.debug("MIB %s not loaded: %s", name, exc)
+        for symbols in mib.mibSymbols.values():
+            for sym, obj in symbols.items():
+                oid = getattr(obj, "name", None)
+                if isinstance(oid, tuple) and oid and hasattr(obj, "getName") and sym != "PYSNMP_MODULE_ID":
+                    names[".".join(map(str, oid))] = sym
+    names.update(_shipped_names())
     return names
 
 

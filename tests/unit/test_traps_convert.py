@@ -161,3 +161,8 @@ def test_settings_mask_trap_secrets() -> None:
     assert "topsecret" not in masked
     assert "k" * 9 not in masked
     assert "nms" in masked
+
+
+def test_names_from_the_projects_compiled_map() -> None:
+    names = OidNames(load_mib_names())
+    assert names.name("1.0.8802.1.1.2.1.4.1.1.9.1.2.3") == "lldpRemSysName.1.2.3"  # LLDP-MIB, compiled here
