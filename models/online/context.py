@@ -34,7 +34,8 @@ of 0.15 means both tails are about 1.5 % (``surprise_score``) at an onset.
 
 Learning is robust: residuals are clipped at ``clip`` typical errors before they
 update the predictors, so an outlier moves nothing much while a lasting level shift
-is still absorbed over time; flagged points are learned at a tenth of the rate.
+is still absorbed over time; points scoring at or above the threshold (the onset and
+the rest of an incident) are learned at a tenth of the rate.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class ContextBank(DetectorBank):
         st["age"][rows] = np.where(onset, 0.0, age + 1.0)
 
         # --- learn (robustly; slowly from flagged points) ---
-        rate = np.where(flag, 0.1, 1.0)
+        rate = np.where(score >= self.threshold, 0.1, 1.0)
         a_fast = np.maximum(self.fast, 1.0 / (n + 1.0)) * rate
         a_slow = np.maximum(self.slow, 1.0 / (n + 1.0)) * rate
         lim_l = self.clip * (np.sqrt(err_lvl) + floor)
