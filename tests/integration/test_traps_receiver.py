@@ -229,6 +229,8 @@ async def test_wrong_community_and_wrong_user_are_refused_and_counted(harness: H
     await harness.send("-v", "2c", "-c", "not-allowed", f"'' {LINK_DOWN} 1.3.6.1.2.1.1.5.0 s {bad}")
     wrong_user = ["-u", "intruder", *V3[2:]]
     await harness.send("-v", "3", "-e", ENGINE_ID, *wrong_user, f"'' {LINK_DOWN} 1.3.6.1.2.1.1.5.0 s {bad}")
+    # a known user from an engine id that is not configured: pysnmp alone would drop it silently
+    await harness.send("-v", "3", "-e", "0x80001f8880deadbeef", *V3, f"'' {LINK_DOWN} 1.3.6.1.2.1.1.5.0 s {bad}")
     wrong_key = [*V3[:7], "wrongpass123", *V3[8:]]
     await harness.send("-v", "3", "-e", ENGINE_ID, *wrong_key, f"'' {LINK_DOWN} 1.3.6.1.2.1.1.5.0 s {bad}")
     good = f"after-{MARK}"
@@ -239,7 +241,7 @@ async def test_wrong_community_and_wrong_user_are_refused_and_counted(harness: H
     assert not [t for t in harness.traps if any(bad in v.value for v in t.varbinds)]
     counts = harness.svc.stats.counts
     assert counts["refused.v2c.community"] == 1
-    assert counts["refused.v3.unknown_user"] == 1
+    assert counts["refused.v3.unknown_user"] == 2  # (engine id, user) pairs: unknown user, unknown engine
     assert counts["refused.v3.wrong_digest"] == 1
     assert harness.svc.metrics_port is not None
     async with httpx.AsyncClient() as client:
