@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -65,11 +64,8 @@ def app(ctx: click.Context, port: int | None, bind: str | None) -> None:
         env["NETVIGIL_CONFIG"] = str(Path(config).resolve())
     cmd = streamlit_command(bind or settings.app.bind, port or settings.app.port)
     click.echo(f"NetVigil app on http://{bind or settings.app.bind}:{port or settings.app.port}", err=True)
-    try:
-        proc = subprocess.run(cmd, env=env, check=False)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(proc.returncode)
+    # Become Streamlit (exec, not a child): a supervisor's SIGTERM then reaches the server itself.
+    os.execve(cmd[0], cmd, env)  # noqa: S606 - fixed command line, our own interpreter
 
 
 @app.command("hash-password")

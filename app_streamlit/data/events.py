@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import itertools
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -50,28 +51,47 @@ def search_events(
     text: str = "",
     limit: int = 2000,
 ) -> pd.DataFrame:
-    """Newest first; ``max_severity`` is the syslog number (0 emerg .. 7 debug) to keep at or below."""
-    frame = read_frame(
-        conn,
-        _QUERY,
-        {
-            "want_traps": kind in ("all", "trap") and max_severity is None,
-            "want_syslog": kind in ("all", "syslog"),
-            "start": start,
-            "end": end,
-            "device": device,
-            "device_pat": like_pattern(device),
-            "max_sev": max_severity,
-            "text": text,
-            "text_pat": like_pattern(text),
-            "limit": limit,
-        },
-    )
+    """Newest first; ``max_severity`` is the syslog number (0 emerg .. 7 debug) to keep at or below.
+
+    The range is searched newest slice first (last day, last week, the rest)
+    and stops once ``limit`` rows are found: a common word over 30 days then
+    reads one day of messages, not thirty. A rare one still reads them all.
+    """
+    params: dict[str, Any] = {
+        "want_traps": kind in ("all", "trap") and max_severity is None,
+        "want_syslog": kind in ("all", "syslog"),
+        "device": device,
+        "device_pat": like_pattern(device),
+        "max_sev": max_severity,
+        "text": text,
+        "text_pat": like_pattern(text),
+    }
+    parts: list[pd.DataFrame] = []
+    found = 0
+    for lo, hi in _slices(start, end):
+        part = read_frame(conn, _QUERY, params | {"start": lo, "end": hi, "limit": limit - found})
+        parts.append(part)
+        found += len(part)
+        if found >= limit:
+            break
+    filled = [p for p in parts if not p.empty]
+    frame = pd.concat(filled, ignore_index=True) if len(filled) > 1 else (filled or parts)[0]
     frame["severity_name"] = [
         SYSLOG_SEVERITIES[int(s)] if s is not None and not pd.isna(s) and 0 <= int(s) < 8 else ""
         for s in frame["severity"]
     ]
     return frame
+
+
+def _slices(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at one day and one week before ``end``, newest slice first (pure)."""
+    cuts = [end, end - timedelta(days=1), end - timedelta(days=7), start]
+    out = []
+    for hi, lo in itertools.pairwise(cuts):
+        lo, hi = max(lo, start), min(hi, end)
+        if lo < hi:
+            out.append((lo, hi))
+    return out or [(start, end)]
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:

@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 Conn = psycopg.Connection[Any]
-WINDOW = timedelta(minutes=5)
+WINDOW = timedelta(minutes=2)
 
 
 def devices_by_status(conn: Conn) -> pd.DataFrame:
@@ -39,15 +39,18 @@ def active_alerts_by_severity(conn: Conn) -> pd.DataFrame:
     )
 
 
-# "Now" is the average of the last few 1 m rollups. One scan of that window
-# (BRIN on ts, today's partition) feeds all three hot-spot lists; three
-# separate queries read the same million rows three times at 15,000 devices.
+# "Now" is the average of the 1 m rollups of the last two minutes (one or two
+# closed buckets per series). One scan of that window (BRIN on ts, today's
+# partition) feeds all three hot-spot lists, aggregated by series id before
+# any string is touched: at 15,000 devices a 15-minute window or three
+# separate queries cost 1-3 s, this costs ~0.2 s.
 _HOT = """
-WITH r AS MATERIALIZED (
-    SELECT s.device, s.metric, s.instance, avg(t.avg) AS value
-    FROM rollup_1m t JOIN series s ON s.id = t.series_id
-    WHERE t.ts >= %(since)s AND t.ts <= %(now)s AND s.metric = ANY(%(metrics)s)
-    GROUP BY s.device, s.metric, s.instance
+WITH a AS (
+    SELECT series_id, avg(avg) AS value FROM rollup_1m
+    WHERE ts >= %(since)s AND ts <= %(now)s GROUP BY series_id
+), r AS MATERIALIZED (
+    SELECT s.device, s.metric, s.instance, a.value
+    FROM a JOIN series s ON s.id = a.series_id WHERE s.metric = ANY(%(metrics)s)
 ), ifs AS (
     SELECT device, instance,
            max(value) FILTER (WHERE metric = 'if_in_bps') AS a,
@@ -129,10 +132,10 @@ def pipeline_health(conn: Conn, now: datetime) -> pd.DataFrame:
 # Newest row per kind of data within a recent window; BRIN on ts keeps each a short scan.
 # A kind with nothing inside its window shows no time: that is the alarm.
 _LAST_DATA: dict[str, tuple[str, timedelta]] = {
-    "SNMP samples": ("metric_samples", timedelta(minutes=5)),
-    "1 m rollups": ("rollup_1m", timedelta(minutes=5)),
-    "ping": ("ping_results", timedelta(minutes=5)),
-    "anomaly scores": ("anomaly_scores", timedelta(minutes=5)),
+    "SNMP samples": ("metric_samples", timedelta(minutes=3)),
+    "1 m rollups": ("rollup_1m", timedelta(minutes=3)),
+    "ping": ("ping_results", timedelta(minutes=3)),
+    "anomaly scores": ("anomaly_scores", timedelta(minutes=3)),
     "traps": ("traps", timedelta(hours=1)),
     "syslog": ("syslog_messages", timedelta(hours=1)),
 }

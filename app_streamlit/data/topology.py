@@ -53,7 +53,7 @@ def topology(conn: Conn, search: str = "", limit: int = 400) -> tuple[pd.DataFra
 
 
 def layout(
-    nodes: list[str], edges: list[tuple[str, str]], iterations: int = 80, seed: int = 7
+    nodes: list[str], edges: list[tuple[str, str]], iterations: int = 50, seed: int = 7
 ) -> dict[str, tuple[float, float]]:
     """Fruchterman-Reingold spring layout (pure, deterministic for a seed)."""
     n = len(nodes)
@@ -71,15 +71,15 @@ def layout(
     temp = 0.2
     for _ in range(iterations):
         delta = pos[:, None, :] - pos[None, :, :]
-        dist = np.maximum(np.linalg.norm(delta, axis=2), 1e-3)
-        disp = ((k * k / dist**2)[:, :, None] * delta).sum(axis=1)
+        dist2 = np.maximum(np.einsum("ijk,ijk->ij", delta, delta), 1e-6)
+        disp = np.einsum("ij,ijk->ik", k * k / dist2, delta)
         if len(pairs):
             d = pos[pairs[:, 0]] - pos[pairs[:, 1]]
-            length = np.maximum(np.linalg.norm(d, axis=1), 1e-3)
+            length = np.maximum(np.sqrt(np.einsum("ij,ij->i", d, d)), 1e-3)
             pull = (length / k)[:, None] * d
             np.add.at(disp, pairs[:, 0], -pull)
             np.add.at(disp, pairs[:, 1], pull)
-        length = np.maximum(np.linalg.norm(disp, axis=1), 1e-9)
+        length = np.maximum(np.sqrt(np.einsum("ij,ij->i", disp, disp)), 1e-9)
         pos += disp / length[:, None] * np.minimum(length, temp)[:, None]
-        temp *= 0.95
+        temp *= 0.93
     return {name: (float(pos[i, 0]), float(pos[i, 1])) for name, i in index.items()}

@@ -7,6 +7,13 @@ import streamlit as st
 from app_streamlit import charts, session
 from app_streamlit.data import topology as q
 
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _layout(names: tuple[str, ...], links: tuple[tuple[str, str], ...]) -> dict[str, tuple[float, float]]:
+    """The spring layout is the page's costliest step; the same map is laid out once."""
+    return q.layout(list(names), list(links))
+
+
 session.require_login()
 st.title("Topology")
 c1, c2 = st.columns([3, 1])
@@ -17,7 +24,7 @@ with session.read_conn() as conn:
 if nodes.empty:
     st.info("No LLDP neighbours known yet.")
     st.stop()
-pos = q.layout(list(nodes["name"]), list(zip(edges["source"], edges["target"], strict=True)))
+pos = _layout(tuple(nodes["name"]), tuple(zip(edges["source"], edges["target"], strict=True)))
 st.caption(f"{len(nodes)} devices, {len(edges)} links. Click a device to open it.")
 event = st.plotly_chart(
     charts.network(nodes, edges, pos), on_select="rerun", selection_mode="points", key="topo_chart"

@@ -162,3 +162,13 @@ def test_streamlit_command() -> None:
     cmd = streamlit_command("127.0.0.1", 8599)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("main.py")
     assert cmd[cmd.index("--server.port") + 1] == "8599" and "--server.headless" in cmd
+
+
+def test_event_search_slices_newest_first() -> None:
+    from app_streamlit.data.events import _slices
+
+    end = datetime(2026, 1, 31, tzinfo=UTC)
+    month = _slices(end - timedelta(days=30), end)
+    assert [hi - lo for lo, hi in month] == [timedelta(days=1), timedelta(days=6), timedelta(days=23)]
+    assert month[0][1] == end and month[-1][0] == end - timedelta(days=30)
+    assert _slices(end - timedelta(hours=5), end) == [(end - timedelta(hours=5), end)]
