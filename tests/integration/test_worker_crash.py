@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 
@@ -42,18 +43,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_worker(s: Settings, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(s: Settings, log: Path, metrics_port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["NETVIGIL_KAFKA__TOPIC_PREFIX"] = s.kafka.topic_prefix
     env["NETVIGIL_KAFKA__PARTITIONS"] = str(s.kafka.partitions)
     env["NETVIGIL_STREAMS__APP_ID"] = s.streams.app_id
     cmd = [
         str(Path(sys.executable).parent / "netvigil"),
-        "worker",
-        "--agents",
-        "streams.agents.pipeline:register",
+        "worker",  # every registered agent, as a user runs it
     ]
-    cmd += ["--web-port", str(free_port()), "--metrics-port", str(free_port()), "--data-dir", str(log.parent)]
+    cmd += [
+        "--web-port",
+        str(free_port()),
+        "--metrics-port",
+        str(metrics_port),
+        "--data-dir",
+        str(log.parent),
+    ]
     with log.open("ab") as out:
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -99,7 +105,8 @@ async def test_kill_9_mid_stream_then_restart_writes_each_sample_once(
             expected += len(res.batch.metrics) if res.batch else 0
 
     log = tmp_path / "worker.log"
-    worker = start_worker(s, log)
+    metrics_port = free_port()
+    worker = start_worker(s, log, metrics_port)
     try:
         async with Publisher(s) as pub:
             for r in range(ROUNDS // 2):
@@ -117,11 +124,16 @@ async def test_kill_9_mid_stream_then_restart_writes_each_sample_once(
                     await pub.send("poll", p)
             await pub.flush()
         assert mid < expected
-        worker = start_worker(s, log)
+        worker = start_worker(s, log, metrics_port)
         n = await wait_rows(s, prefix, expected, 90)
         await asyncio.sleep(2.0)  # anything written twice would show up now
         total, distinct = count_rows(s, prefix)
         assert (total, distinct) == (expected, expected), log.read_text()[-3000:]
+        async with httpx.AsyncClient() as http:
+            body = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)).text
+        assert 'netvigil_worker_records_in_total{topic="poll"}' in body
+        assert 'netvigil_worker_rows_written_total{table="metric_samples"}' in body
+        assert "netvigil_worker_write_seconds_bucket" in body
     finally:
         worker.kill()
         worker.wait(10)
