@@ -230,7 +230,9 @@ async def test_wrong_community_and_wrong_user_are_refused_and_counted(harness: H
     wrong_user = ["-u", "intruder", *V3[2:]]
     await harness.send("-v", "3", "-e", ENGINE_ID, *wrong_user, f"'' {LINK_DOWN} 1.3.6.1.2.1.1.5.0 s {bad}")
     # a known user from an engine id that is not configured: pysnmp alone would drop it silently
-    await harness.send("-v", "3", "-e", "0x80001f8880deadbeef", *V3, f"'' {LINK_DOWN} 1.3.6.1.2.1.1.5.0 s {bad}")
+    await harness.send(
+        "-v", "3", "-e", "0x80001f8880deadbeef", *V3, f"'' {LINK_DOWN} 1.3.6.1.2.1.1.5.0 s {bad}"
+    )
     wrong_key = [*V3[:7], "wrongpass123", *V3[8:]]
     await harness.send("-v", "3", "-e", ENGINE_ID, *wrong_key, f"'' {LINK_DOWN} 1.3.6.1.2.1.1.5.0 s {bad}")
     good = f"after-{MARK}"
