@@ -18,13 +18,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import faust
 
 from netvigil.records import MetricBatch, Record, RecordError
 from netvigil.settings import Settings
 from netvigil.topics import TOPICS, dead_letter, decode, encode
+
+if TYPE_CHECKING:
+    from streams.live import LiveState
 
 __all__ = ["BatchProcessor", "NetvigilApp", "SeriesBatch", "create_app", "decode_or_dead_letter"]
 
@@ -59,6 +62,19 @@ class NetvigilApp(faust.App):
         # logical topic name ("poll", "metrics", ...) -> Faust topic (raw bytes)
         self.nv_topics: dict[str, faust.TopicT] = {}
         self.batch_processors: list[BatchProcessor] = []
+        self._live: LiveState | None = None
+
+    def live_state(self) -> LiveState:
+        """The worker's one Redis live state (latest values, device status, active alerts).
+
+        Shared by every agent of the worker: the alert engine calls
+        ``app.live_state().publish_alert(alert)``.
+        """
+        if self._live is None:
+            from streams.live import LiveState
+
+            self._live = LiveState(self.nv_settings)
+        return self._live
 
     def nv_topic(self, name: str) -> faust.TopicT:
         """The Faust topic of a logical NetVigil topic name (KeyError if unknown)."""

@@ -7,6 +7,19 @@ and may append to ``app.batch_processors`` to receive every persisted
 :class:`~streams.app.SeriesBatch` group (detectors, metric rules).
 
 To add a tier, add one line here, e.g. ``"streams.alerting.agents:register"``.
+
+What an agent can use on ``app``:
+
+- ``app.nv_topic("metrics")`` (and every other NetVigil topic): Faust topics
+  of raw bytes; decode with ``streams.app.decode_or_dead_letter``.
+- ``app.batch_processors.append(fn)``: ``async fn(groups)`` is called with
+  every group of :class:`~streams.app.SeriesBatch` (a MetricBatch and the
+  series id of each metric) right after the rows are committed to PostgreSQL
+  and before the Kafka offsets are (a crash re-delivers the group; an
+  exception in ``fn`` is logged and does not stop persistence). This is the
+  hook for the detector bank and for metric threshold rules.
+- ``app.live_state()``: the worker's Redis live state (``publish_alert``).
+- ``streams.monitoring.REGISTRY``: put your Prometheus metrics there.
 Names are strings (imported lazily) so a worker does not import what it does
 not run, and ``netvigil worker --agents`` can pick a subset.
 

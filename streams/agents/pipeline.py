@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 
 def register(app: NetvigilApp, settings: Settings) -> None:
     """Run the pipeline with the app; processors are read from ``app.batch_processors``."""
-    from streams.live import LiveState
     from streams.pipeline import Pipeline
 
     @app.service
@@ -28,7 +27,7 @@ def register(app: NetvigilApp, settings: Settings) -> None:
         pipeline: Pipeline
 
         async def on_start(self) -> None:
-            self.live = LiveState(settings)
+            self.live = app.live_state()
             self.pipeline = Pipeline(settings, processors=app.batch_processors, live=self.live)
             await self.pipeline.start()
 
