@@ -56,10 +56,12 @@ DEVICE_METRICS: dict[str, tuple[str, ...]] = {
     "if_out_discards_ps": ("{if}",),
 }
 
-# A daily sine around a per-metric base, with a little noise; percentages stay in 0..100.
+# A daily sine around a per-metric base, a three-day swell (so today differs from yesterday)
+# and a little noise; percentages stay in 0..100.
 _VALUE = """
 LEAST(CASE WHEN m.metric LIKE '%%_pct' THEN 100 ELSE 1e12 END, GREATEST(0,
-  m.base * (1 + 0.35 * sin(2 * pi() * extract(epoch FROM t) / 86400 + m.id %% 7) + 0.1 * random())))
+  m.base * (1 + 0.35 * sin(2 * pi() * extract(epoch FROM t) / 86400 + m.id %% 7)
+                + 0.2 * sin(2 * pi() * extract(epoch FROM t) / 259200) + 0.1 * random())))
 """
 _BASE = """
 CASE WHEN metric LIKE 'if_%%_bps' THEN 2e8 WHEN metric LIKE 'if_%%_util_pct' THEN 20

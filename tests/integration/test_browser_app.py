@@ -104,8 +104,15 @@ def served(
             conn.commit()
 
 
+def _settle(page: Page) -> None:
+    """Wait until Streamlit has finished the script run (its running indicator is gone)."""
+    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=30000)
+    page.wait_for_timeout(700)  # charts draw after the run ends
+
+
 def _no_exception(page: Page, where: str) -> None:
-    page.wait_for_timeout(1500)  # let the run finish and any fragment settle
+    _settle(page)
     assert page.locator("[data-testid='stException']").count() == 0, f"exception shown on {where}"
     assert page.locator("[data-testid='stAlertContentError']").count() == 0, f"error shown on {where}"
 
@@ -150,8 +157,21 @@ def test_every_page_then_acknowledge(served: tuple[Settings, str, str, list[str]
         _no_exception(page, "device page")
         page.screenshot(path=SHOTS / "device.png")
         page.get_by_role("tab", name="Interfaces").click()
-        page.wait_for_timeout(1000)
+        _settle(page)
         page.screenshot(path=SHOTS / "device_interfaces.png")
+
+        # Clicking a device on the LLDP map opens its page.
+        _open(page, "Topology")
+        page.get_by_role("textbox", name="Show links of devices containing").fill(prefix)
+        page.keyboard.press("Enter")
+        _settle(page)
+        page.screenshot(path=SHOTS / "topology.png")
+        point = page.locator(".js-plotly-plot g.points path.point").last
+        box = point.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_selector(f"h1:has-text('{prefix}0')", timeout=30000)
+        _no_exception(page, "device page from topology")
 
         # Acknowledge the critical alert of device 0 through the console.
         _open(page, "Alerts")
@@ -163,7 +183,7 @@ def test_every_page_then_acknowledge(served: tuple[Settings, str, str, list[str]
         page.wait_for_timeout(800)
         page.get_by_role("button", name="Acknowledge", exact=True).click()
         page.get_by_text(f"Acknowledged: CRITICAL · {prefix}00000").wait_for(timeout=30000)
-        page.wait_for_timeout(1000)
+        _settle(page)
         page.screenshot(path=SHOTS / "alerts_acknowledged.png")
         browser.close()
 
