@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
@@ -88,9 +89,9 @@ with right:
     if not allowed:
         st.info("Your role (viewer) can look but not act.")
 
-    def run(label: str, fn: object) -> None:
+    def run(label: str, fn: Callable[[], bool]) -> None:
         try:
-            ok = fn()  # type: ignore[operator]
+            ok = fn()
         except (AccessDenied, ValueError) as exc:
             st.error(str(exc))
             return
