@@ -99,6 +99,19 @@ async def _wait_for_leaders(settings: Settings, topics: list[str], limit_s: floa
         await client.close()
 
 
+# PostgreSQL rejects a timestamp past year 294276 and the partitions expect
+# the present: a record from 1970 or the far future is a sender's clock bug, and
+# writing it would fail the whole transaction again and again (a poison pill).
+_MIN_TS = 946684800.0  # 2000-01-01
+_MAX_AHEAD = 86400.0
+
+
+def _check_time(rec: Record, now: float) -> None:
+    ts = getattr(rec, "ts", None)
+    if ts is not None and not (_MIN_TS <= ts <= now + _MAX_AHEAD):
+        raise RecordError(f"timestamp {ts!r} outside 2000-01-01 .. now + 1 day")
+
+
 class Pipeline:
     def __init__(
         self,
@@ -271,12 +284,14 @@ class Pipeline:
         out: list[MetricBatch] = []
         polls: list[DevicePoll] = []
         dead = 0
+        now = time.time()
         for tp, msgs in batch.items():
             topic = self.topic_of[tp.topic]
             RECORDS_IN.labels(topic).inc(len(msgs))
             for msg in msgs:
                 try:
                     rec: Record = decode(topic, msg.value or b"")
+                    _check_time(rec, now)
                 except RecordError as exc:
                     await self.publisher.send_dead_letter(topic, exc.reason, msg.value or b"")
                     dead += 1

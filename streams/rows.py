@@ -109,7 +109,8 @@ def syslog_row(m: SyslogMessage, payload: bytes) -> tuple[object, ...]:
         m.format,
         m.facility,
         m.severity,
-        to_datetime(m.timestamp) if m.timestamp is not None else None,
+        # the message's own clock may be anything; beyond year 9999 it is not a time
+        to_datetime(m.timestamp) if m.timestamp is not None and 0 <= m.timestamp < 253402300800 else None,
         m.hostname,
         m.app,
         m.procid,

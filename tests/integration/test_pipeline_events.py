@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from netvigil.bus import Publisher
 from netvigil.db import connect
 from netvigil.kafka_admin import ensure_topics_async
-from netvigil.records import PingResult, SyslogMessage, Trap, VarBind
+from netvigil.records import DevicePoll, PingResult, SyslogMessage, Trap, VarBind
 from netvigil.settings import Settings
 from netvigil.topics import decode, encode
 from streams.pipeline import Pipeline
@@ -47,6 +47,8 @@ async def test_events_written_once_and_bad_input_dead_lettered(stack: Settings) 
         await pub.send("syslog", syslog)
         await pub.send_raw("poll", b'{"v": 1, "device": ""}', b"x")  # invalid: empty device
         await pub.send_raw("poll", b"\xff not json", b"x")
+        bad_clock = DevicePoll(device=dev, address="127.0.0.1", ts=now + 10 * 365 * 86400)
+        await pub.send_raw("poll", encode(bad_clock), dev.encode())  # would fail every transaction
         await pub.flush()
     pipe = Pipeline(s)
     await pipe.start()
@@ -91,6 +93,7 @@ async def test_events_written_once_and_bad_input_dead_lettered(stack: Settings) 
         letters = [decode("deadletter", m.value) for msgs in got.values() for m in msgs]
     finally:
         await consumer.stop()
-    assert len(letters) == 2
+    assert len(letters) == 3
     assert all(d.origin == "poll" for d in letters)
     assert any("not JSON" in d.reason for d in letters)
+    assert any("outside 2000-01-01" in d.reason for d in letters)
