@@ -48,6 +48,7 @@ from streams.pipeline import Pipeline
 from streams.rates import compute
 from streams.rows import encode_samples_copy
 from streams.synthetic import synthetic_poll
+from streams.testing import drop_topics
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pipeline.json"
 
@@ -175,6 +176,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if live is not None:
             await live.close()
         cleanup(s, f"{s.streams.app_id}-%")
+        await drop_topics(s)
     per_sample_rows = rows / samples
     value = d["steady_rows"] / per_sample_rows / d["steady_s"]
     limit = limit_rows / per_sample_rows / limit_s

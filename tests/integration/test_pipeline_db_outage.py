@@ -26,6 +26,7 @@ from streams.monitoring import DB_ERRORS
 from streams.pipeline import Pipeline
 from streams.rates import compute
 from streams.synthetic import synthetic_poll
+from streams.testing import drop_topics
 
 
 def free_port() -> int:
@@ -47,7 +48,9 @@ async def test_database_outage_pauses_and_resumes_without_loss_or_duplicates(sta
     port = free_port()
     s = msgspec.structs.replace(
         stack,
-        stack=msgspec.structs.replace(stack.stack, home=str(stack.stack_home() / f"pg-outage-{uid}"), postgres_port=port),
+        stack=msgspec.structs.replace(
+            stack.stack, home=str(stack.stack_home() / f"pg-outage-{uid}"), postgres_port=port
+        ),
         postgres=msgspec.structs.replace(
             stack.postgres, dsn=f"postgresql://netvigil:netvigil@127.0.0.1:{port}/netvigil_outage"
         ),
@@ -99,6 +102,7 @@ async def test_database_outage_pauses_and_resumes_without_loss_or_duplicates(sta
             stop = True
             await task
             await pipe.stop()
+            await drop_topics(s)
     finally:
         pg.stop()
         shutil.rmtree(pg.home, ignore_errors=True)

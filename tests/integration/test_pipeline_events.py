@@ -6,7 +6,6 @@ import asyncio
 import time
 import uuid
 
-import msgspec
 from aiokafka import AIOKafkaConsumer
 
 from netvigil.bus import Publisher
@@ -17,16 +16,7 @@ from netvigil.settings import Settings
 from netvigil.topics import decode, encode
 from streams.pipeline import Pipeline
 from streams.rows import msg_hash
-
-
-def isolated(settings: Settings, tag: str) -> Settings:
-    """Topics and consumer group of this test only."""
-    uid = uuid.uuid4().hex[:8]
-    return msgspec.structs.replace(
-        settings,
-        kafka=msgspec.structs.replace(settings.kafka, topic_prefix=f"test.{tag}{uid}.", partitions=2),
-        streams=msgspec.structs.replace(settings.streams, app_id=f"test-{tag}-{uid}"),
-    )
+from streams.testing import drop_topics, isolated
 
 
 async def test_events_written_once_and_bad_input_dead_lettered(stack: Settings) -> None:
@@ -93,6 +83,7 @@ async def test_events_written_once_and_bad_input_dead_lettered(stack: Settings) 
         letters = [decode("deadletter", m.value) for msgs in got.values() for m in msgs]
     finally:
         await consumer.stop()
+        await drop_topics(s)
     assert len(letters) == 3
     assert all(d.origin == "poll" for d in letters)
     assert any("not JSON" in d.reason for d in letters)

@@ -10,7 +10,6 @@ import asyncio
 import uuid
 from collections.abc import Callable
 
-import msgspec
 import pytest
 
 from netvigil.bus import Publisher
@@ -19,17 +18,9 @@ from netvigil.kafka_admin import ensure_topics_async
 from netvigil.records import DevicePoll, Prop, Sample
 from netvigil.settings import Settings
 from streams.pipeline import Pipeline
+from streams.testing import drop_topics, isolated
 
 M32 = 1 << 32
-
-
-def isolated(settings: Settings, tag: str) -> Settings:
-    uid = uuid.uuid4().hex[:8]
-    return msgspec.structs.replace(
-        settings,
-        kafka=msgspec.structs.replace(settings.kafka, topic_prefix=f"test.{tag}{uid}.", partitions=2),
-        streams=msgspec.structs.replace(settings.streams, app_id=f"test-{tag}-{uid}"),
-    )
 
 
 def poll(device: str, ts: float, uptime: int, inb: int, outb: int) -> DevicePoll:
@@ -89,6 +80,7 @@ async def test_wrap_and_reboot_give_true_rates_without_spike(stack: Settings) ->
         await run_until(pipe, lambda: pipe.samples_written >= 8 + 6 * 4 - 0 and _bps_rows(s, device) >= 6)
     finally:
         await pipe.stop()
+        await drop_topics(s)
     with connect(s) as conn:
         rows = conn.execute(
             "SELECT extract(epoch FROM m.ts)::float8, m.value, m.flag FROM metric_samples m"

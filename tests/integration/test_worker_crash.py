@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-import msgspec
 import pytest
 
 from netvigil.bus import Publisher
@@ -22,19 +21,10 @@ from netvigil.kafka_admin import ensure_topics_async
 from netvigil.settings import Settings
 from streams.rates import compute
 from streams.synthetic import synthetic_poll
+from streams.testing import drop_topics, isolated
 
 DEVICES = 12
 ROUNDS = 10
-
-
-def isolated(settings: Settings, tag: str) -> Settings:
-    """Topics and consumer group of this test only (other tests' polls are not consumed)."""
-    uid = uuid.uuid4().hex[:8]
-    return msgspec.structs.replace(
-        settings,
-        kafka=msgspec.structs.replace(settings.kafka, topic_prefix=f"test.{tag}{uid}.", partitions=2),
-        streams=msgspec.structs.replace(settings.streams, app_id=f"test-{tag}-{uid}"),
-    )
 
 
 def free_port() -> int:
@@ -137,3 +127,4 @@ async def test_kill_9_mid_stream_then_restart_writes_each_sample_once(
     finally:
         worker.kill()
         worker.wait(10)
+        await drop_topics(s)
