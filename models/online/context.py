@@ -28,9 +28,10 @@ score beats the last reported score (decaying with half-life ``suppress`` points
 
 Note that once a series has reported anything, ``gap`` also acts as a floor (the
 decayed peak never reaches 0), so ``gap`` and ``threshold`` together decide what is
-reported; both are 0.15.  The shipped threshold, 0.15, is where NAB's optimised threshold lands when chosen on
-any half of the NAB categories (0.153-0.157, see ``models.nab.crosscheck``); a score
-of 0.15 means both tails are about 1.5 % (``surprise_score``) at an onset.
+reported; both are 0.15.  NAB's optimised threshold lands at 0.153-0.162 when chosen
+on any half of the NAB categories (``models.nab.crosscheck``) and the score falls
+off above it, so the threshold ships at the floor itself.  A score of 0.15 means
+both tails are about 1.5 % (``surprise_score``) at an onset.
 
 Learning is robust: residuals are clipped at ``clip`` typical errors before they
 update the predictors, so an outlier moves nothing much while a lasting level shift
