@@ -25,8 +25,9 @@ def _data(n_series: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return base, amp
 
 
-def bench_bank(name: str, n_series: int, batch: int, seconds: float, seed: int = 0
-               ) -> tuple[float, float, int]:
+def bench_bank(
+    name: str, n_series: int, batch: int, seconds: float, seed: int = 0
+) -> tuple[float, float, int]:
     """Updates/s over random batches of distinct series, and bytes per series."""
     bank = make_detector(name, seed=seed)
     keys = [f"dev{i // 150}/if{i % 150}/octets" for i in range(n_series)]

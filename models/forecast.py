@@ -52,8 +52,13 @@ def theil_sen(ts: np.ndarray, values: np.ndarray) -> tuple[float, float]:
     return slope, intercept
 
 
-def fit_trend(ts: np.ndarray, values: np.ndarray, window: float | None = None,
-              min_span: float = 3600.0, min_points: int = 6) -> Trend | None:
+def fit_trend(
+    ts: np.ndarray,
+    values: np.ndarray,
+    window: float | None = None,
+    min_span: float = 3600.0,
+    min_points: int = 6,
+) -> Trend | None:
     """Robust trend over the last ``window`` seconds, or None if too little data."""
     t = np.asarray(ts, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64)
@@ -74,11 +79,17 @@ def fit_trend(ts: np.ndarray, values: np.ndarray, window: float | None = None,
     return Trend(slope, intercept, float(t[-1]), r2, noise, float(t[-1] - t[0]))
 
 
-def time_to_threshold(ts: np.ndarray, values: np.ndarray, threshold: float,
-                      direction: Literal["up", "down"] = "up",
-                      window: float | None = 6 * 3600.0, min_span: float = 3600.0,
-                      min_r2: float = 0.6, min_signal_to_noise: float = 3.0,
-                      horizon: float = 30 * 86400.0) -> float | None:
+def time_to_threshold(
+    ts: np.ndarray,
+    values: np.ndarray,
+    threshold: float,
+    direction: Literal["up", "down"] = "up",
+    window: float | None = 6 * 3600.0,
+    min_span: float = 3600.0,
+    min_r2: float = 0.6,
+    min_signal_to_noise: float = 3.0,
+    horizon: float = 30 * 86400.0,
+) -> float | None:
     """Seconds from the last point until the trend reaches ``threshold``, or None.
 
     ``direction`` says which side is bad: "up" (used %, latency) alerts on reaching

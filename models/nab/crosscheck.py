@@ -39,8 +39,9 @@ GRID: dict[str, Sequence[Any]] = {
 }
 
 
-def _subset(series: Sequence[NabSeries], scores: Sequence[np.ndarray], cats: set[str],
-            keep: bool) -> tuple[list[ScoredFile], list[np.ndarray]]:
+def _subset(
+    series: Sequence[NabSeries], scores: Sequence[np.ndarray], cats: set[str], keep: bool
+) -> tuple[list[ScoredFile], list[np.ndarray]]:
     files, arrays = [], []
     for s, sc in zip(series, scores, strict=True):
         if (s.key.split("/", 1)[0] in cats) == keep:
@@ -49,13 +50,14 @@ def _subset(series: Sequence[NabSeries], scores: Sequence[np.ndarray], cats: set
     return files, arrays
 
 
-def crosscheck(data_dir: Path, detector: str = "default", grid: bool = True
-               ) -> list[dict[str, Any]]:
+def crosscheck(data_dir: Path, detector: str = "default", grid: bool = True) -> list[dict[str, Any]]:
     """Per split: settings and threshold chosen on A; standard score on A and on B."""
     series = load_corpus(data_dir)
     configs = [dict(zip(GRID, v, strict=True)) for v in itertools.product(*GRID.values())]
-    runs = {json.dumps(c): detect_corpus(series, make_detector(detector, **c))
-            for c in (configs if grid else [{}])}
+    runs = {
+        json.dumps(c): detect_corpus(series, make_detector(detector, **c))
+        for c in (configs if grid else [{}])
+    }
     std = PROFILES["standard"]
     out = []
     for split in SPLITS:
@@ -72,11 +74,17 @@ def crosscheck(data_dir: Path, detector: str = "default", grid: bool = True
         b_opt = optimise_threshold(fb, sb, std)
         shipped = make_detector(detector, **json.loads(best_key)).threshold
         b_fixed = score_at(fb, sb, std, shipped)
-        out.append({"tuned_on": sorted(cats), "settings": json.loads(best_key),
-                    "threshold": best.threshold, "score_A": round(best.normalised, 1),
-                    "score_B_at_A_threshold": round(on_b.normalised, 1),
-                    "score_B_optimised": round(b_opt.normalised, 1),
-                    "score_B_at_shipped_threshold": round(b_fixed.normalised, 1)})
+        out.append(
+            {
+                "tuned_on": sorted(cats),
+                "settings": json.loads(best_key),
+                "threshold": best.threshold,
+                "score_A": round(best.normalised, 1),
+                "score_B_at_A_threshold": round(on_b.normalised, 1),
+                "score_B_optimised": round(b_opt.normalised, 1),
+                "score_B_at_shipped_threshold": round(b_fixed.normalised, 1),
+            }
+        )
         log.info("split %s done", split)
     return out
 

@@ -50,8 +50,9 @@ def run_detector(data_dir: Path, out_dir: Path, detector_name: str, seed: int = 
         category, fname = s.key.split("/", 1)
         path = root / category / f"{detector_name}_{fname}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame({"timestamp": s.timestamps, "value": s.values,
-                      "anomaly_score": np.clip(sc, 0.0, 1.0)}).to_csv(path, index=False)
+        pd.DataFrame(
+            {"timestamp": s.timestamps, "value": s.values, "anomaly_score": np.clip(sc, 0.0, 1.0)}
+        ).to_csv(path, index=False)
     log.info("wrote %d results files under %s", len(series), root)
     return root
 
@@ -67,21 +68,22 @@ class ScoreRow:
     fixed_score: float
 
 
-def score_arrays(series: Sequence[NabSeries], scores: Sequence[np.ndarray],
-                 fixed_threshold: float) -> list[ScoreRow]:
+def score_arrays(
+    series: Sequence[NabSeries], scores: Sequence[np.ndarray], fixed_threshold: float
+) -> list[ScoreRow]:
     """Normalised scores for the three profiles, optimised and at ``fixed_threshold``."""
     files = [ScoredFile.build(len(s.values), s.windows) for s in series]
     table = []
     for name, profile in PROFILES.items():
         best = optimise_threshold(files, scores, profile)
         fixed = score_at(files, scores, profile, fixed_threshold)
-        table.append(ScoreRow(name, best.threshold, best.normalised, fixed_threshold,
-                              fixed.normalised))
+        table.append(ScoreRow(name, best.threshold, best.normalised, fixed_threshold, fixed.normalised))
     return table
 
 
-def read_results(data_dir: Path, results_dir: Path, detector_name: str,
-                 series: Sequence[NabSeries]) -> list[np.ndarray]:
+def read_results(
+    data_dir: Path, results_dir: Path, detector_name: str, series: Sequence[NabSeries]
+) -> list[np.ndarray]:
     """Load ``anomaly_score`` columns written by ``run_detector`` (or any NAB detector)."""
     root = Path(results_dir)
     if (root / detector_name).is_dir():
@@ -96,8 +98,9 @@ def read_results(data_dir: Path, results_dir: Path, detector_name: str,
     return out
 
 
-def score_results(data_dir: Path, results_dir: Path, detector_name: str,
-                  fixed_threshold: float | None = None) -> list[ScoreRow]:
+def score_results(
+    data_dir: Path, results_dir: Path, detector_name: str, fixed_threshold: float | None = None
+) -> list[ScoreRow]:
     """Score a results directory; the fixed threshold defaults to the bank's own."""
     series = load_corpus(Path(data_dir))
     if fixed_threshold is None:
@@ -106,5 +109,4 @@ def score_results(data_dir: Path, results_dir: Path, detector_name: str,
     return score_arrays(series, scores, fixed_threshold)
 
 
-__all__ = ["ScoreRow", "detect_corpus", "list_files", "run_detector", "score_arrays",
-           "score_results"]
+__all__ = ["ScoreRow", "detect_corpus", "list_files", "run_detector", "score_arrays", "score_results"]

@@ -127,8 +127,10 @@ def _events(
             keep = steps > 0
             thr.append(sc[order][keep])
             delta.append(steps[keep])
-    return base, np.concatenate(thr) if thr else np.zeros(0), (
-        np.concatenate(delta) if delta else np.zeros(0)
+    return (
+        base,
+        np.concatenate(thr) if thr else np.zeros(0),
+        (np.concatenate(delta) if delta else np.zeros(0)),
     )
 
 

@@ -179,8 +179,7 @@ class DetectorBank(ABC):
     def snapshot(self) -> bytes:
         """All state as bytes (numpy ``.npz``, no pickle) for a restart to resume from."""
         buf = io.BytesIO()
-        meta = {"name": self.name, "params": self._params(), "keys": self._keys,
-                "free": self._free}
+        meta = {"name": self.name, "params": self._params(), "keys": self._keys, "free": self._free}
         used = len(self._keys) + len(self._free)  # rows ever handed out
         arrays: dict[str, Any] = {k: v[:used] for k, v in self._state.items()}
         arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)

@@ -60,14 +60,25 @@ class ContextBank(DetectorBank):
 
     name: ClassVar[str] = "context"
     _fields: ClassVar[dict[str, tuple[str, float]]] = {
-        "n": (F8, 0.0), "t0": (F8, np.nan), "level": (F8, 0.0), "err_lvl": (F8, 0.0),
-        "err_sea": (F8, 0.0), "err_wk": (F8, 0.0), "lo": (F8, np.inf), "hi": (F8, -np.inf),
-        "l_short": (F8, 0.0), "l_mean": (F8, 0.0), "l_var": (F8, 0.0),
-        "peak": (F8, 0.0), "age": (F8, 0.0),
+        "n": (F8, 0.0),
+        "t0": (F8, np.nan),
+        "level": (F8, 0.0),
+        "err_lvl": (F8, 0.0),
+        "err_sea": (F8, 0.0),
+        "err_wk": (F8, 0.0),
+        "lo": (F8, np.inf),
+        "hi": (F8, -np.inf),
+        "l_short": (F8, 0.0),
+        "l_mean": (F8, 0.0),
+        "l_var": (F8, 0.0),
+        "peak": (F8, 0.0),
+        "age": (F8, 0.0),
     }
     _vector_fields: ClassVar[dict[str, tuple[str, int, float]]] = {
-        "slot_mean": (F4, SLOTS, 0.0), "slot_n": ("uint8", SLOTS, 0.0),
-        "wk_mean": (F4, WEEK_SLOTS, 0.0), "wk_n": ("uint8", WEEK_SLOTS, 0.0),
+        "slot_mean": (F4, SLOTS, 0.0),
+        "slot_n": ("uint8", SLOTS, 0.0),
+        "wk_mean": (F4, WEEK_SLOTS, 0.0),
+        "wk_n": ("uint8", WEEK_SLOTS, 0.0),
     }
 
     def __init__(
@@ -95,9 +106,17 @@ class ContextBank(DetectorBank):
         self.warmup = warmup
 
     def _params(self) -> dict[str, Any]:
-        return {**super()._params(), "fast": self.fast, "slow": self.slow,
-                "short": self.short, "clip": self.clip, "suppress": self.suppress,
-                "gap": self.gap, "spatial": self.spatial, "warmup": self.warmup}
+        return {
+            **super()._params(),
+            "fast": self.fast,
+            "slow": self.slow,
+            "short": self.short,
+            "clip": self.clip,
+            "suppress": self.suppress,
+            "gap": self.gap,
+            "spatial": self.spatial,
+            "warmup": self.warmup,
+        }
 
     def _step(self, rows: np.ndarray, ts: np.ndarray, x: np.ndarray) -> BankResult:
         st = self._state
@@ -124,8 +143,15 @@ class ContextBank(DetectorBank):
         scale = np.sqrt(np.where(use_wk, err_wk, best_err)) + floor
         z = np.abs(x - pred) / scale
         zl, lik, l_short, l_mean, l_var = update_likelihood(
-            np.log1p(z), st["l_short"][rows], st["l_mean"][rows], st["l_var"][rows], n,
-            self.short, self.slow, 0.02)
+            np.log1p(z),
+            st["l_short"][rows],
+            st["l_mean"][rows],
+            st["l_var"][rows],
+            n,
+            self.short,
+            self.slow,
+            0.02,
+        )
         score = np.minimum(surprise_score(zl), surprise_score(z / 2.0))
         margin = self.spatial * spread
         novel = (n >= self.warmup) & ((x > hi + margin) | (x < lo - margin))
@@ -168,5 +194,11 @@ class ContextBank(DetectorBank):
         st["n"][rows] = n + 1.0
         st["t0"][rows] = t0
         width = 3.0 * scale
-        return BankResult(raw=np.minimum(z / 10.0, 1.0), likelihood=lik, score=out,
-                          flag=flag, lower=pred - width, upper=pred + width)
+        return BankResult(
+            raw=np.minimum(z / 10.0, 1.0),
+            likelihood=lik,
+            score=out,
+            flag=flag,
+            lower=pred - width,
+            upper=pred + width,
+        )

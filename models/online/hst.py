@@ -25,8 +25,15 @@ class HSTBank(DetectorBank):
     name: ClassVar[str] = "hst"
     _fields: ClassVar[dict[str, tuple[str, float]]] = {"n": ("float64", 0.0)}
 
-    def __init__(self, seed: int = 0, threshold: float = 0.9, capacity: int = 1024,
-                 n_trees: int = 10, height: int = 8, window_size: int = 250) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        threshold: float = 0.9,
+        capacity: int = 1024,
+        n_trees: int = 10,
+        height: int = 8,
+        window_size: int = 250,
+    ) -> None:
         super().__init__(seed=seed, threshold=threshold, capacity=capacity)
         self.n_trees = n_trees
         self.height = height
@@ -34,13 +41,17 @@ class HSTBank(DetectorBank):
         self._models: dict[int, compose.Pipeline] = {}
 
     def _params(self) -> dict[str, Any]:
-        return {**super()._params(), "n_trees": self.n_trees, "height": self.height,
-                "window_size": self.window_size}
+        return {
+            **super()._params(),
+            "n_trees": self.n_trees,
+            "height": self.height,
+            "window_size": self.window_size,
+        }
 
     def _new_model(self) -> compose.Pipeline:
         return preprocessing.MinMaxScaler() | anomaly.HalfSpaceTrees(
-            n_trees=self.n_trees, height=self.height, window_size=self.window_size,
-            seed=self.seed)
+            n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.seed
+        )
 
     def _forget(self, row: int) -> None:
         self._models.pop(row, None)
@@ -56,8 +67,14 @@ class HSTBank(DetectorBank):
             model.learn_one(features)
         self._state["n"][rows] += 1.0
         nan = np.full(len(rows), np.nan)
-        return BankResult(raw=score, likelihood=score, score=score,
-                          flag=score >= self.threshold, lower=nan, upper=nan.copy())
+        return BankResult(
+            raw=score,
+            likelihood=score,
+            score=score,
+            flag=score >= self.threshold,
+            lower=nan,
+            upper=nan.copy(),
+        )
 
     def nbytes_per_series(self) -> float:
         if not self._models:
@@ -77,7 +94,7 @@ def load_pickled(blob: bytes) -> DetectorBank:
     """Unpickle an HST snapshot (trusted: written by this process family only)."""
     if not blob.startswith(PICKLE_MAGIC):
         raise ValueError("not an HST bank snapshot")
-    bank = pickle.loads(blob[len(PICKLE_MAGIC):])  # noqa: S301 - own snapshots only
+    bank = pickle.loads(blob[len(PICKLE_MAGIC) :])  # noqa: S301 - own snapshots only
     if not isinstance(bank, DetectorBank):
         raise TypeError("snapshot does not hold a detector bank")
     return bank

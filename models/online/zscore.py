@@ -19,11 +19,19 @@ class ZScoreBank(DetectorBank):
 
     name: ClassVar[str] = "zscore"
     _fields: ClassVar[dict[str, tuple[str, float]]] = {
-        "n": ("float64", 0.0), "mean": ("float64", 0.0), "var": ("float64", 0.0),
+        "n": ("float64", 0.0),
+        "mean": ("float64", 0.0),
+        "var": ("float64", 0.0),
     }
 
-    def __init__(self, seed: int = 0, threshold: float = 0.999999, capacity: int = 1024,
-                 alpha: float = 0.01, warmup: int = 30) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        threshold: float = 0.999999,
+        capacity: int = 1024,
+        alpha: float = 0.01,
+        warmup: int = 30,
+    ) -> None:
         super().__init__(seed=seed, threshold=threshold, capacity=capacity)
         self.alpha = alpha
         self.warmup = warmup
@@ -42,6 +50,11 @@ class ZScoreBank(DetectorBank):
         st["mean"][rows] = mean + a * d
         st["var"][rows] = (1.0 - a) * (var + a * d * d)
         st["n"][rows] = n + 1.0
-        return BankResult(raw=score, likelihood=score, score=score,
-                          flag=score >= self.threshold, lower=mean - 3 * std,
-                          upper=mean + 3 * std)
+        return BankResult(
+            raw=score,
+            likelihood=score,
+            score=score,
+            flag=score >= self.threshold,
+            lower=mean - 3 * std,
+            upper=mean + 3 * std,
+        )

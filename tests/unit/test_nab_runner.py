@@ -25,9 +25,9 @@ def _corpus(root: Path) -> None:
     for cat, name, values in (("catA", "calm.csv", calm), ("catB", "spiky.csv", spiky)):
         (root / "data" / cat).mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%d %H:%M:%S"), "value": values}).to_csv(
-            root / "data" / cat / name, index=False)
-    windows = {"catA/calm.csv": [],
-               "catB/spiky.csv": [[f"{ts[860]}.000000", f"{ts[940]}.000000"]]}
+            root / "data" / cat / name, index=False
+        )
+    windows = {"catA/calm.csv": [], "catB/spiky.csv": [[f"{ts[860]}.000000", f"{ts[940]}.000000"]]}
     (root / "labels").mkdir()
     (root / "labels" / "combined_windows.json").write_text(json.dumps(windows))
 
@@ -46,12 +46,24 @@ def test_run_and_score_round_trip(tmp_path: Path) -> None:
 def test_cli_run_and_score_json(tmp_path: Path) -> None:
     _corpus(tmp_path / "nab")
     runner = CliRunner()
-    res = runner.invoke(models, ["nab-run", "--data", str(tmp_path / "nab"),
-                                 "--out", str(tmp_path / "out"), "--detector", "zscore"])
+    res = runner.invoke(
+        models,
+        ["nab-run", "--data", str(tmp_path / "nab"), "--out", str(tmp_path / "out"), "--detector", "zscore"],
+    )
     assert res.exit_code == 0, res.output
-    res = runner.invoke(models, ["nab-score", "--data", str(tmp_path / "nab"), "--results",
-                                 str(tmp_path / "out"), "--detector", "zscore", "--json"])
+    res = runner.invoke(
+        models,
+        [
+            "nab-score",
+            "--data",
+            str(tmp_path / "nab"),
+            "--results",
+            str(tmp_path / "out"),
+            "--detector",
+            "zscore",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
-    assert [r["profile"] for r in doc["scores"]] == [
-        "standard", "reward_low_FP_rate", "reward_low_FN_rate"]
+    assert [r["profile"] for r in doc["scores"]] == ["standard", "reward_low_FP_rate", "reward_low_FN_rate"]

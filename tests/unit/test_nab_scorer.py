@@ -68,8 +68,7 @@ def test_false_positives_before_and_after_window() -> None:
     assert _one(_scores(r5=1.0)) == pytest.approx(-1.11)
     assert _one(_scores(r16=1.0)) == pytest.approx(-1.0 - 0.093311, abs=1e-6)
     assert _one(_scores(r5=1.0), profile="reward_low_FP_rate") == pytest.approx(-1.22)
-    assert _one(_scores(r16=1.0), profile="reward_low_FN_rate") == pytest.approx(
-        -2.0 - 0.093311, abs=1e-6)
+    assert _one(_scores(r16=1.0), profile="reward_low_FN_rate") == pytest.approx(-2.0 - 0.093311, abs=1e-6)
 
 
 def test_probation_rows_are_ignored() -> None:
