@@ -299,6 +299,7 @@ def main() -> None:
         now, seeding = meta[1], meta[2] | {"reused": True}
     from netvigil.db import connect
 
+    load_before = os.getloadavg()[0]
     with connect(settings, readonly=True, autocommit=True) as ro:
         select1 = timed(lambda: ro.execute("SELECT 1").fetchone(), args.runs * 4)
         count = timed(lambda: ro.execute("SELECT count(*) FROM devices").fetchone(), args.runs)
@@ -343,6 +344,12 @@ def main() -> None:
         "table_rows": sizes,
         "seeding": seeding,
         "runs": args.runs,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg_1m_before": round(load_before, 2),
+            "load_avg_1m_after": round(os.getloadavg()[0], 2),
+            "note": "cores shared with other test runs: timings scale with this load",
+        },
     }
     text = json.dumps(result, indent=1, default=str)
     print(text)

@@ -24,6 +24,7 @@ st.caption(f"{len(inv)} devices shown" + (" (first 500)" if len(inv) >= 500 else
 event = st.dataframe(
     inv,
     hide_index=True,
+    height=460,
     on_select="rerun",
     selection_mode="single-row",
     key="inventory_table",
