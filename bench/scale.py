@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -139,6 +140,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     total_rounds = 1 + args.rounds * 3
     t0 = time.time() - 60 * (total_rounds + 2)
     out: dict[str, Any] = {"name": "scale", "unit": "values/s", "goal": GOAL}
+    out["load_average_at_start"] = [round(v, 2) for v in os.getloadavg()]
 
     env, s = variant(base_env, f"warm{run}")
     await ensure_topics_async(s)
@@ -188,6 +190,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         f"best {best:,} values/s; live at the reference rate: lag {live['lag_end']} polls at the end, "
         f"latency p50 {live['latency_p50_s']} s / p99 {live['latency_p99_s']} s."
     )
+    out["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     out["note"] = ("value: values/s through 1 worker into metric_samples (time-compressed backlog); limit: best of "
                    "1/2/4 workers; goal: the reference load's values/s; all on this 2-core machine, shared")  # fmt: skip
     return out

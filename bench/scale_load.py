@@ -167,7 +167,7 @@ class LatencyProbe:
                 now = time.time()
                 for msgs in batch.values():
                     for m in msgs:
-                        rec = decode("metrics", m.value)
+                        rec: object = decode("metrics", m.value)
                         if isinstance(rec, MetricBatch) and now - rec.ts < 3600:
                             self.latencies.append(now - rec.ts)
         finally:
