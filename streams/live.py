@@ -38,6 +38,17 @@ __all__ = ["LiveState"]
 log = logging.getLogger(__name__)
 
 
+def _hset(key: str, mapping: dict[str, str]) -> bytes:
+    """One RESP ``HSET key field value ...`` command."""
+    parts = [b"*%d\r\n$4\r\nHSET\r\n" % (2 + 2 * len(mapping))]
+    k = key.encode()
+    parts.append(b"$%d\r\n%s\r\n" % (len(k), k))
+    for field, value in mapping.items():
+        f, v = field.encode(), value.encode()
+        parts.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(f), f, len(v), v))
+    return b"".join(parts)
+
+
 class LiveState:
     def __init__(self, settings: Settings, prefix: str = "netvigil:", max_backoff: float = 30.0) -> None:
         self.prefix = prefix
@@ -92,17 +103,41 @@ class LiveState:
             return
         dirty, self._dirty = self._dirty, set()
         dirty_devices, self._dirty_devices = self._dirty_devices, set()
+        if self._down_since is not None:  # recovering: the rebuild writes everything anyway
 
-        async def op(pipe: Any) -> None:
-            for device in dirty:
-                pipe.hset(f"{self.prefix}latest:{device}", mapping=self._latest[device])
-            if dirty_devices:
-                pipe.hset(f"{self.prefix}devices", mapping={d: self._devices[d] for d in dirty_devices})
+            async def op(pipe: Any) -> None:
+                return None
 
-        if not await self._run(op) and self._down_since is None:
-            # not sent for another reason: try again next time
-            self._dirty |= dirty
-            self._dirty_devices |= dirty_devices
+            await self._run(op)
+            return
+        # The hot path: tens of thousands of fields a second. redis-py packs each
+        # argument in Python (half a core at 100k samples/s); one RESP buffer
+        # built here costs a third of that.
+        parts = [_hset(f"{self.prefix}latest:{d}", self._latest[d]) for d in dirty]
+        if dirty_devices:
+            parts.append(_hset(f"{self.prefix}devices", {d: self._devices[d] for d in dirty_devices}))
+        await self._run_packed(b"".join(parts), len(parts))
+
+    async def _run_packed(self, payload: bytes, replies: int) -> bool:
+        now = time.monotonic()
+        if self._down_since is not None and now < self._retry_at:
+            return False
+        pool = self.client.connection_pool
+        try:
+            conn = await pool.get_connection()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            try:
+                await conn.send_packed_command(payload)
+                for _ in range(replies):
+                    await conn.read_response()
+            except BaseException:
+                await conn.disconnect()
+                raise
+            finally:
+                await pool.release(conn)
+        except (RedisError, OSError) as exc:
+            self._failed(exc, now)
+            return False
+        return True
 
     def start_flusher(self, interval: float = 0.5) -> None:
         """Write latest values in the background every ``interval`` seconds."""

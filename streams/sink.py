@@ -165,12 +165,14 @@ class Sink:
                 "INSERT INTO series (device, metric, instance, unit)"
                 " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
                 (list(cols[0]), list(cols[1]), list(cols[2]), [units.get(k, "") for k in missing]),
+                binary=True,
             )
             cur = await conn.execute(
                 "SELECT s.id, s.device, s.metric, s.instance FROM series s"
                 " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS u(d, m, i)"
                 " ON s.device = u.d AND s.metric = u.m AND s.instance = u.i",
                 (list(cols[0]), list(cols[1]), list(cols[2])),
+                binary=True,
             )
             for sid, d, m, i in await cur.fetchall():
                 self.series[(d, m, i)] = sid
@@ -221,6 +223,7 @@ class Sink:
                         [ws.states[n].ts for n in names],
                         [msgspec.msgpack.encode(ws.states[n]) for n in names],
                     ),
+                    binary=True,  # binary arrays: no per-element text quoting (measured: 3x cheaper)
                 )
             t2 = time.perf_counter()
             self.phase_seconds["state"] += t2 - t1
@@ -242,12 +245,14 @@ class Sink:
         if ws.devices:
             names = list(ws.devices)
             await cur.execute(
-                _DEVICE_SQL, (names, [ws.devices[n][0] for n in names], [ws.devices[n][1] for n in names])
+                _DEVICE_SQL,
+                (names, [ws.devices[n][0] for n in names], [ws.devices[n][1] for n in names]),
+                binary=True,
             )
         if ws.sysinfo:
             names = list(ws.sysinfo)
             cols = [[ws.sysinfo[n][i] for n in names] for i in range(3)]
-            await cur.execute(_SYSINFO_SQL, (names, *cols))
+            await cur.execute(_SYSINFO_SQL, (names, *cols), binary=True)
         if_rows = [(d, *r, d) for d, rs in ws.interfaces.items() for r in rs]
         if if_rows:
             await cur.executemany(_IF_SQL, if_rows)
