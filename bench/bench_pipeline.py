@@ -201,7 +201,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_s": round(warmup_s, 2),
         "live_state": not args.no_live,
         "note": "value: raw samples/s through one pipeline (decode, rates, COPY, state, metrics topic, "
-        "Redis, commit); limit: plain binary COPY of the same row count; both in this run",
+        "Redis, commit); limit: plain binary COPY of the same rows (1 ms later) into metric_samples; both in this run",
     }
 
 
