@@ -24,7 +24,14 @@ def free_port() -> int:
 
 def alert(key: str, state: str) -> Alert:
     return Alert(
-        key=key, rule="cpu", device="r1", severity="major", state=state, summary="cpu high", started=1.0, updated=2.0
+        key=key,
+        rule="cpu",
+        device="r1",
+        severity="major",
+        state=state,
+        summary="cpu high",
+        started=1.0,
+        updated=2.0,
     )  # type: ignore[arg-type]
 
 
@@ -35,7 +42,9 @@ async def test_live_state_writes_latest_status_and_alerts(stack: Settings) -> No
     sub = client.pubsub()
     await sub.subscribe(f"{prefix}alerts")
     try:
-        await live.set_latest(MetricBatch(device="r1", ts=100.0, metrics=[Metric("if_in_bps", "1", 8.5, "bit/s")]))
+        await live.set_latest(
+            MetricBatch(device="r1", ts=100.0, metrics=[Metric("if_in_bps", "1", 8.5, "bit/s")])
+        )
         await live.set_device_status("r1", "up", 100.0)
         await live.publish_alert(alert("cpu/r1", "open"))
         assert await client.hget(f"{prefix}latest:r1", "if_in_bps|1") == b"8.5"
