@@ -43,12 +43,23 @@ LOGS = Path(__file__).resolve().parents[2] / ".local" / "chaos" / "logs"
 
 @dataclass
 class Chaos:
-    """The private stack and the one worker that runs through every fault."""
+    """The private stack, and the worker and SNMP collector that run through every fault.
+
+    The collector polls ``collector_prefix*`` devices (a real snmpd) every
+    second for the whole session, so every fault test also checks that it
+    survived the outage by itself and that its polls were stored exactly once.
+    """
 
     env: dict[str, str]
     settings: Settings
+    collector_prefix: str = ""
     worker: Popen[bytes] | None = None
+    collector: Popen[bytes] | None = None
     restarts: list[str] = field(default_factory=list)
+
+    def start_collector(self) -> None:
+        log = LOGS / f"{self.settings.streams.app_id}-collector.log"
+        self.collector = spawn_netvigil(self.env, ["collect", "snmp"], log)
 
     @property
     def worker_log(self) -> Path:
@@ -145,27 +156,50 @@ def expected_rows(polls: dict[str, list[DevicePoll]]) -> int:
     return n
 
 
-def count_rows(s: Settings, prefix: str) -> tuple[int, int]:
-    """(rows, distinct (series, ts)) in metric_samples for devices ``prefix*``."""
+def count_rows(s: Settings, prefix: str, until: float = 1e12) -> tuple[int, int]:
+    """(rows, distinct (series, ts)) in metric_samples for devices ``prefix*`` (ts <= ``until``)."""
     with connect(s) as conn:
         row = conn.execute(
             "SELECT count(*), count(DISTINCT (m.series_id, m.ts)) FROM metric_samples m"
-            " JOIN series x ON x.id = m.series_id WHERE x.device LIKE %s",
-            (prefix + "%",),
+            " JOIN series x ON x.id = m.series_id WHERE x.device LIKE %s AND m.ts <= to_timestamp(%s)",
+            (prefix + "%", until),
         ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
 
 
-async def wait_rows(s: Settings, prefix: str, expected: int, limit_s: float) -> tuple[int, int]:
+async def wait_rows(
+    s: Settings, prefix: str, expected: int, limit_s: float, until: float = 1e12
+) -> tuple[int, int]:
     """Poll the row count until it reaches ``expected`` (or ``limit_s``), then settle and recount."""
     deadline = time.monotonic() + limit_s
     got = (0, 0)
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):  # the database may still be coming back
-            got = count_rows(s, prefix)
+            got = count_rows(s, prefix, until)
             if got[0] >= expected:
                 break
         await asyncio.sleep(0.5)
     await asyncio.sleep(2.0)  # anything written twice would show up now
-    return count_rows(s, prefix)
+    return count_rows(s, prefix, until)
+
+
+async def check_collector(c: Chaos, fault_at: float, limit_s: float = 120.0) -> None:
+    """The session collector polled again after ``fault_at`` (by itself), and every poll of it
+    that reached Kafka up to a cut-off is stored exactly once."""
+    deadline = time.monotonic() + limit_s
+    after = 0
+    while time.monotonic() < deadline:
+        polls = await topic_polls(c.settings, c.collector_prefix)
+        after = sum(1 for seq in polls.values() for p in seq if p.ts > fault_at + 1)
+        if after >= 4:
+            break
+        await asyncio.sleep(1.0)
+    assert after >= 4, f"the collector did not resume polling after the fault ({after} polls)"
+    assert c.collector is not None and c.collector.poll() is None, "the collector died"
+    cutoff = time.time() - 2.0
+    polls = await topic_polls(c.settings, c.collector_prefix)
+    upto = {d: [p for p in seq if p.ts <= cutoff] for d, seq in polls.items()}
+    expected = expected_rows(upto)
+    got = await wait_rows(c.settings, c.collector_prefix, expected, limit_s, until=cutoff)
+    assert got == (expected, expected), c.log_tail()

@@ -22,6 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chaos_load import LOGS, Chaos
 from scale_stack import free_port, own_env, settings_of, start_services, stop_proc, stop_services
 
+from ingest.simulate.agents import SnmpdAgent, free_udp_port
+from netvigil.db import connect
+from netvigil.inventory import Credentials, Device, upsert_device
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run only when asked: ``make test-chaos`` (a path naming tests/chaos) or NETVIGIL_CHAOS=1.
@@ -53,10 +57,21 @@ def chaos() -> Iterator[Chaos]:
     s = settings_of(env)
     LOGS.mkdir(parents=True, exist_ok=True)
     start_services(s)
-    c = Chaos(env, s)
+    c = Chaos(env, s, collector_prefix=f"col{run}-")
+    address = "127.0.3.9"
+    agent = SnmpdAgent(address, free_udp_port(address)).start()
+    with connect(s) as conn:
+        for i in range(2):
+            upsert_device(conn, Device(name=f"{c.collector_prefix}{i}", address=address, port=agent.port,
+                                       poll_interval=1.0, modules=["system", "interfaces"],
+                                       credentials=Credentials(version="v2c", community="public")))  # fmt: skip
+        conn.commit()
     c.start_worker()
+    c.start_collector()
     try:
         yield c
     finally:
+        stop_proc(c.collector)
         stop_proc(c.worker)
+        agent.stop()
         stop_services(s)
