@@ -105,7 +105,7 @@ async def test_database_outage_pauses_and_resumes_without_loss_or_duplicates(sta
             await drop_topics(s)
     finally:
         pg.stop()
-        shutil.rmtree(pg.home, ignore_errors=True)
+        shutil.rmtree(s.stack.home, ignore_errors=True)
 
 
 def stop_fully(pg: PostgresService) -> None:

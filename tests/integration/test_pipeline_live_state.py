@@ -98,4 +98,4 @@ async def test_redis_down_is_survived_and_live_state_rebuilt_when_it_returns(sta
     finally:
         await live.close()
         await asyncio.to_thread(svc.stop)
-        shutil.rmtree(svc.home, ignore_errors=True)
+        shutil.rmtree(s.stack.home, ignore_errors=True)
