@@ -32,7 +32,6 @@ from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import CommitFailedError, ConsumerStoppedError, KafkaError
 
 from netvigil.bus import Publisher
@@ -42,6 +41,7 @@ from netvigil.settings import Settings
 from netvigil.topics import decode, encode
 from streams import rows as R
 from streams.app import BatchProcessor, SeriesBatch
+from streams.intake import check_time, wait_for_leaders
 from streams.live import LiveState
 from streams.monitoring import BATCH_SECONDS, CONSUMER_LAG, DB_ERRORS, RATE_EVENTS, RECORDS_IN, RECORDS_OUT
 from streams.rates import DeviceState, RateConfig, compute, flag_key, ping_metrics
@@ -52,6 +52,7 @@ __all__ = ["INPUT_TOPICS", "Pipeline"]
 log = logging.getLogger(__name__)
 
 INPUT_TOPICS = ("poll", "ping", "trap", "syslog")
+REJECT_AFTER = 3  # data errors in a row before a batch is dead-lettered instead of written
 _POLL_STATUS = {"ok": "up", "partial": "partial", "unreachable": "unreachable"}
 
 
@@ -61,6 +62,7 @@ class _Prepared:
     offsets: dict[TopicPartition, int]
     ws: WriteSet
     out: list[MetricBatch]
+    raw: list[tuple[str, bytes]]  # (topic, value) of every message: dead letters of last resort
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -75,41 +77,6 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("assigned %d partitions", len(assigned))
-
-
-async def _wait_for_leaders(settings: Settings, topics: list[str], limit_s: float = 15.0) -> None:
-    """Return once every partition of ``topics`` has a leader (a consumer assigned
-    leaderless partitions of a just-created topic stalls for its metadata max age)."""
-    client = AIOKafkaClient(bootstrap_servers=settings.kafka.bootstrap, client_id="netvigil-leaders")
-    await client.bootstrap()
-    try:
-        deadline = time.monotonic() + limit_s
-        while time.monotonic() < deadline:
-            cluster = await client.fetch_all_metadata()
-            ready = all(
-                (parts := cluster.partitions_for_topic(t))
-                and all((cluster.leader_for_partition(TopicPartition(t, p)) or -1) >= 0 for p in parts)
-                for t in topics
-            )
-            if ready:
-                return
-            await asyncio.sleep(0.2)
-        log.warning("partitions of %d new topics still without leaders after %.0fs", len(topics), limit_s)
-    finally:
-        await client.close()
-
-
-# PostgreSQL rejects a timestamp past year 294276 and the partitions expect
-# the present: a record from 1970 or the far future is a sender's clock bug, and
-# writing it would fail the whole transaction again and again (a poison pill).
-_MIN_TS = 946684800.0  # 2000-01-01
-_MAX_AHEAD = 86400.0
-
-
-def _check_time(rec: Record, now: float) -> None:
-    ts = getattr(rec, "ts", None)
-    if ts is not None and not (_MIN_TS <= ts <= now + _MAX_AHEAD):
-        raise RecordError(f"timestamp {ts!r} outside 2000-01-01 .. now + 1 day")
 
 
 class Pipeline:
@@ -129,6 +96,7 @@ class Pipeline:
         self.group_id = group_id or f"{settings.streams.app_id}-sink"
         self.rate_config = rate_config or RateConfig()
         self.max_backoff = max_backoff
+        self._refusal = ""
         self.sink = Sink(settings)
         self.states: dict[str, DeviceState | None] = {}
         self.lock = asyncio.Lock()
@@ -147,7 +115,7 @@ class Pipeline:
     async def start(self) -> None:
         created = await ensure_topics_async(self.settings)  # idempotent
         if created:
-            await _wait_for_leaders(self.settings, created)
+            await wait_for_leaders(self.settings, created)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka.bootstrap,
             group_id=self.group_id,
@@ -204,7 +172,8 @@ class Pipeline:
                     self.states.update(ws.states)
                 self.phase_seconds["prepare"] += time.monotonic() - started
                 offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batch.items()}
-                put = asyncio.ensure_future(queue.put(_Prepared(started, offsets, ws, out)))
+                raw = [(self.topic_of[tp.topic], m.value or b"") for tp, msgs in batch.items() for m in msgs]
+                put = asyncio.ensure_future(queue.put(_Prepared(started, offsets, ws, out, raw)))
                 await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
                 if not put.done():
                     put.cancel()
@@ -240,8 +209,12 @@ class Pipeline:
                 if item is None:
                     return
                 t1 = time.monotonic()
-                if not await self._write(item.ws, should_stop):
+                written = await self._write(item.ws, should_stop)
+                if written is None:
                     return  # stopping during an outage: nothing committed, all re-delivered later
+                if written is False:
+                    await self._reject(item)
+                    continue
                 self.phase_seconds["write"] += time.monotonic() - t1
                 self.samples_written += len(item.ws.samples)
                 self._schedule_tail(item)
@@ -291,7 +264,7 @@ class Pipeline:
             for msg in msgs:
                 try:
                     rec: Record = decode(topic, msg.value or b"")
-                    _check_time(rec, now)
+                    check_time(rec, now)
                 except RecordError as exc:
                     await self.publisher.send_dead_letter(topic, exc.reason, msg.value or b"")
                     dead += 1
@@ -368,18 +341,44 @@ class Pipeline:
                 await self.sink.close_reader()
                 await self._backoff(attempt, exc, "reading rate state")
 
-    async def _write(self, ws: WriteSet, should_stop: Callable[[], bool]) -> bool:
-        attempt = 0
+    async def _write(self, ws: WriteSet, should_stop: Callable[[], bool]) -> bool | None:
+        """True when written; None when stopping first; False when PostgreSQL keeps refusing the data.
+
+        Connection trouble (the database is down, restarting, unreachable) is
+        retried for as long as it lasts. An error about the data itself
+        (DataError, an integrity error...) that repeats ``REJECT_AFTER`` times
+        is a poison batch: retrying forever would stop the whole pipeline.
+        """
+        attempt = refused = 0
         while True:
             try:
                 await self.sink.write(ws)
                 return True
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
                 attempt += 1
                 await self.sink.close()
                 await self._backoff(attempt, exc, "writing a batch")
-                if should_stop():
+            except psycopg.Error as exc:
+                attempt += 1
+                refused += 1
+                await self.sink.close()
+                if refused >= REJECT_AFTER:
+                    self._refusal = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                     return False
+                await self._backoff(attempt, exc, "writing a batch (data refused)")
+            if should_stop():
+                return None
+
+    async def _reject(self, item: _Prepared) -> None:
+        """Dead-letter every message of a batch PostgreSQL refuses, then move on (committed)."""
+        reason = f"database refused the batch: {self._refusal}"
+        log.error("%s; %d messages sent to the dead-letter topic", reason, len(item.raw))
+        for topic, value in item.raw:
+            await self.publisher.send_dead_letter(topic, reason, value)
+        RECORDS_OUT.labels("deadletter").inc(len(item.raw))
+        self.states.clear()  # those polls' states were never stored: reload from PostgreSQL
+        await self.publisher.flush()
+        self._schedule_tail(_Prepared(item.started, item.offsets, WriteSet(), [], []))
 
     async def _backoff(self, attempt: int, exc: Exception, what: str) -> None:
         """Count, log, drop the connection and wait -- polling Kafka (paused) to stay in the group."""

@@ -6,12 +6,13 @@ import asyncio
 import time
 import uuid
 
+import psycopg
 from aiokafka import AIOKafkaConsumer
 
 from netvigil.bus import Publisher
 from netvigil.db import connect
 from netvigil.kafka_admin import ensure_topics_async
-from netvigil.records import DevicePoll, PingResult, SyslogMessage, Trap, VarBind
+from netvigil.records import DeadLetter, DevicePoll, PingResult, SyslogMessage, Trap, VarBind
 from netvigil.settings import Settings
 from netvigil.topics import decode, encode
 from streams.pipeline import Pipeline
@@ -88,3 +89,43 @@ async def test_events_written_once_and_bad_input_dead_lettered(stack: Settings) 
     assert all(d.origin == "poll" for d in letters)
     assert any("not JSON" in d.reason for d in letters)
     assert any("outside 2000-01-01" in d.reason for d in letters)
+
+
+async def test_batch_the_database_keeps_refusing_is_dead_lettered_not_retried_forever(
+    stack: Settings,
+) -> None:
+    s = isolated(stack, "refuse")
+    await ensure_topics_async(s)
+    dev = f"rf-{uuid.uuid4().hex[:8]}"
+    async with Publisher(s) as pub:
+        for i in range(2):
+            await pub.send("poll", DevicePoll(device=dev, address="127.0.0.1", ts=time.time() - 60 + i))
+        await pub.flush()
+    pipe = Pipeline(s, max_backoff=0.1)
+
+    async def refuse(ws: object) -> dict[str, int]:
+        raise psycopg.errors.DataError("value out of range (simulated)")
+
+    pipe.sink.write = refuse  # type: ignore[method-assign,assignment]
+    await pipe.start()
+    stop = False
+    task = asyncio.create_task(pipe.run(lambda: stop))
+    consumer = AIOKafkaConsumer(
+        s.topic("deadletter"), bootstrap_servers=s.kafka.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        letters: list[DeadLetter] = []
+        async with asyncio.timeout(30):
+            while len(letters) < 2:
+                got = await consumer.getmany(timeout_ms=500)
+                letters += [decode("deadletter", m.value) for msgs in got.values() for m in msgs]
+        assert all("database refused the batch" in d.reason and d.origin == "poll" for d in letters)
+        await asyncio.sleep(0.5)
+        assert not task.done()  # moved on, still consuming
+    finally:
+        stop = True
+        await task
+        await pipe.stop()
+        await consumer.stop()
+        await drop_topics(s)
