@@ -1,0 +1,113 @@
+"""Bounded windows of capacity series and the forecast made from them (pure, numpy).
+
+Each capacity series keeps at most ``points`` samples spaced at least
+``window / points`` seconds apart in a ring (float64 time + float32 value:
+12 bytes a point, 1.4 KiB a series at the default 120 points), so memory is
+bounded whatever the poll rate.  Every ``every`` seconds of data time a series
+gets a robust trend (:func:`models.forecast.fit_trend`) and a time to its
+threshold (:func:`models.forecast.time_to_threshold`, whose guards refuse flat
+or noisy data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.forecast import fit_trend, time_to_threshold
+
+__all__ = ["Forecast", "ForecastWindows"]
+
+
+@dataclass(frozen=True)
+class Forecast:
+    series_id: int
+    ts: float  # last point of the window (when the forecast is made, in data time)
+    slope_per_s: float
+    intercept: float  # fitted value at ts
+    threshold: float
+    eta_s: float | None  # seconds until the trend reaches the threshold (None: it does not, in horizon)
+
+
+class ForecastWindows:
+    def __init__(
+        self,
+        window: float = 6 * 3600.0,
+        points: int = 120,
+        every: float = 300.0,
+        min_span: float = 3600.0,
+        horizon: float = 24 * 3600.0,
+    ) -> None:
+        self.window, self.points, self.every = window, points, every
+        self.min_span, self.horizon = min_span, horizon
+        self.step = window / points
+        self._rows: dict[int, int] = {}
+        self._ts = np.zeros((0, points))
+        self._val = np.zeros((0, points), dtype=np.float32)
+        self._n = np.zeros(0, dtype=np.int64)  # points ever written (ring head = n % points)
+        self._last = np.zeros(0)
+        self._last_fc = np.zeros(0)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def nbytes_per_series(self) -> float:
+        return (self._ts.itemsize + self._val.itemsize) * self.points + 8 * 3 + 100  # + dict entry
+
+    def _row(self, sid: int) -> int:
+        row = self._rows.get(sid)
+        if row is None:
+            row = self._rows[sid] = len(self._rows)
+            if row >= len(self._n):
+                grow = max(64, len(self._n))
+                self._ts = np.vstack([self._ts, np.zeros((grow, self.points))])
+                self._val = np.vstack([self._val, np.zeros((grow, self.points), dtype=np.float32)])
+                self._n = np.r_[self._n, np.zeros(grow, dtype=np.int64)]
+                self._last = np.r_[self._last, np.full(grow, -np.inf)]
+                self._last_fc = np.r_[self._last_fc, np.full(grow, -np.inf)]
+        return row
+
+    def window_of(self, sid: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ts, values) of a series in time order."""
+        row = self._rows.get(sid)
+        if row is None:
+            return np.zeros(0), np.zeros(0)
+        n = int(self._n[row])
+        k = min(n, self.points)
+        order = (np.arange(n - k, n)) % self.points
+        return self._ts[row, order], self._val[row, order].astype(np.float64)
+
+    def add(self, sid: int, ts: float, value: float, threshold: float) -> Forecast | None:
+        """Keep the point if it is due; return a forecast if one is due for this series."""
+        row = self._row(sid)
+        if ts - self._last[row] < self.step * 0.9:
+            return None
+        head = int(self._n[row]) % self.points
+        self._ts[row, head], self._val[row, head] = ts, value
+        self._n[row] += 1
+        self._last[row] = ts
+        if ts - self._last_fc[row] < self.every:
+            return None
+        t, y = self.window_of(sid)
+        if len(t) < 6 or t[-1] - t[0] < self.min_span:
+            return None
+        self._last_fc[row] = ts
+        trend = fit_trend(t, y, window=self.window, min_span=self.min_span)
+        if trend is None:
+            return None
+        eta = time_to_threshold(
+            t, y, threshold, window=self.window, min_span=self.min_span, horizon=self.horizon
+        )
+        return Forecast(sid, trend.t_ref, trend.slope, trend.intercept, threshold, eta)
+
+
+def human_duration(seconds: float) -> str:
+    """'now', '45 min', '3.2 h', '2.5 d'."""
+    if seconds <= 0:
+        return "now"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"

@@ -1,0 +1,353 @@
+"""The anomaly stage: detector banks, forecasts and model alerts over every persisted batch.
+
+It plugs into the pipeline's batch hook (``app.batch_processors``), so it sees
+each :class:`~streams.app.SeriesBatch` group right after the samples are in
+PostgreSQL, with the ``series`` id of every value: no second consumer group,
+no second decode, no series lookup.  The hook runs on the pipeline's loop, so
+:meth:`process` only does in-memory numpy work (one ``bank.update`` per family
+per group) and queues rows; a background task writes them (``flush``), ticks
+the alert engine, refreshes thresholds and snapshots the banks.
+
+What is stored (``anomaly_scores`` and topic ``anomaly``): every flagged
+point, and one point per scored series every ``store_every_s`` seconds of data
+time (5 minutes by default: 1/5 of the 1-minute rollup's rows), enough to draw
+the score and expected band beside the series without doubling the sample
+volume.  Forecasts (``forecasts``) are stored each time one is made.
+
+Hot reload: a :class:`RegistryWatcher` follows ``online`` (all families) and
+``online.<family>`` (one family) production versions; a change is applied to
+the bank at its next batch with ``apply_params`` (learned state kept when the
+detector class is unchanged), and subsequent rows carry the new version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from models.online import DetectorBank
+from models.registry_watch import RegistryWatcher
+from models.train.online import apply_params, detector_from_params
+from netvigil.bus import Publisher
+from netvigil.metrics import CATALOGUE
+from netvigil.records import AnomalyScore
+from netvigil.settings import Settings
+from streams.alerting.evaluate import Signal
+from streams.alerting.rules import RuleError, RuleSet, load_rule_file, merge
+from streams.anomaly import metrics as m
+from streams.anomaly.alerts import ModelAlerts
+from streams.anomaly.config import AnomalyConfig
+from streams.anomaly.forecasting import Forecast, ForecastWindows, human_duration
+from streams.anomaly.scoring import AnomalyTracker, Points, gather, store_mask
+from streams.anomaly.snapshots import load_banks, save_banks
+from streams.anomaly.store import ForecastRow, ScoreRow, ScoreStore
+from streams.app import SeriesBatch
+from streams.live import LiveState
+
+__all__ = ["AnomalyStage", "thresholds_from_rules"]
+
+log = logging.getLogger(__name__)
+
+
+def thresholds_from_rules(rules: RuleSet, defaults: dict[str, float]) -> dict[str, float]:
+    """Per metric, the lowest first level of its "above" threshold rules, else the default.
+
+    The first level is where the static alert starts, so a predictive alert
+    warns before any static one.  Device selectors are not looked at: one
+    threshold per metric.
+    """
+    out = dict(defaults)
+    found: dict[str, float] = {}
+    for r in rules.rules:
+        if r.type == "threshold" and r.direction == "above" and r.levels:
+            found[r.metric] = min(found.get(r.metric, r.levels[0][1]), r.levels[0][1])
+    out.update(found)
+    return out
+
+
+def _f(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+class AnomalyStage:
+    def __init__(
+        self,
+        settings: Settings,
+        config: AnomalyConfig | None = None,
+        *,
+        state_dir: Path | None = None,
+        live: LiveState | None = None,
+        publish_kafka: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.config = c = config or AnomalyConfig()
+        self.state_dir = state_dir
+        self.banks: dict[str, DetectorBank] = {}
+        self.versions: dict[str, int] = {}  # family -> registry version the bank runs (-1: not yet set)
+        self.models: dict[str, str] = {}  # family -> detector name
+        self._last_stored: dict[str, np.ndarray] = {}
+        self.tracker = AnomalyTracker(c.clear_points)
+        self.windows = ForecastWindows(
+            c.forecast_window_s,
+            c.forecast_points,
+            c.forecast_every_s,
+            c.forecast_min_span_s,
+            c.predict_horizon_s,
+        )
+        self.predicting: set[int] = set()
+        self.capacity = frozenset(c.capacity_metrics)
+        self.thresholds = dict(c.thresholds)
+        fams = [c.registry_family] + [f"{c.registry_family}.{f}" for f in c.families]
+        self.watcher = RegistryWatcher(settings, fams, interval=c.registry_interval, use_redis=True)
+        self.store = ScoreStore(settings)
+        self.alerts = ModelAlerts(settings, live, publish_kafka=publish_kafka)
+        self.publisher = Publisher(settings, client_id="netvigil-anomaly") if publish_kafka else None
+        self._scores: list[ScoreRow] = []
+        self._forecasts: list[ForecastRow] = []
+        self._records: list[AnomalyScore] = []
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.scored = 0
+        self.snapshot_bytes = 0
+
+    # -- lifecycle -----------------------------------------------------------
+    async def start(self) -> None:
+        if self.state_dir is not None:
+            self.banks, self.versions = await asyncio.to_thread(load_banks, self.state_dir)
+            if self.banks:
+                log.info("anomaly banks restored: %s", {f: len(b) for f, b in self.banks.items()})
+        await asyncio.to_thread(self.watcher.poll)
+        await self._load_thresholds()
+        await self.alerts.start()
+        if self.publisher is not None:
+            await self.publisher.start()
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.watcher.run(self._stop), name="anomaly-registry"),
+            asyncio.create_task(self._background(), name="anomaly-flush"),
+        ]
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.flush()
+        await self.save_snapshot()
+        await self.alerts.stop()
+        if self.publisher is not None:
+            await self.publisher.stop()
+        await asyncio.to_thread(self.store.close)
+        self.watcher.close()
+
+    async def _background(self) -> None:
+        last_snap = last_refresh = time.monotonic()
+        while True:
+            await asyncio.sleep(self.config.flush_interval)
+            try:
+                await self.flush()
+                self.alerts.tick()
+                now = time.monotonic()
+                if now - last_refresh >= 30.0:
+                    last_refresh = now
+                    await self._load_thresholds()
+                    await self.alerts.refresh()
+                if self.state_dir is not None and now - last_snap >= self.config.snapshot_interval:
+                    last_snap = now
+                    await self.save_snapshot()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("anomaly stage background step failed; retrying")
+
+    async def _load_thresholds(self) -> None:
+        if not self.config.thresholds_from_rules:
+            return
+        path = self.settings.resolve_path(self.settings.streams.rules_file)
+        try:
+            rows = await asyncio.to_thread(self.alerts.store.rule_rows)
+            rules = merge(load_rule_file(path) if path.exists() else RuleSet(), rows)
+        except (RuleError, psycopg.Error) as exc:
+            log.warning(
+                "capacity thresholds not refreshed from the rules (%s); keeping %s", exc, self.thresholds
+            )
+            return
+        self.thresholds = thresholds_from_rules(rules, self.config.thresholds)
+
+    async def save_snapshot(self) -> None:
+        if self.state_dir is None or not self.banks:
+            return
+        blobs = {f: b.snapshot() for f, b in self.banks.items()}  # on the loop: no update interleaves
+        self.snapshot_bytes = await asyncio.to_thread(save_banks, self.state_dir, blobs, dict(self.versions))
+        log.info("anomaly banks snapshotted: %d bytes, %d series", self.snapshot_bytes, self.series_count())
+
+    def series_count(self) -> int:
+        return sum(len(b) for b in self.banks.values())
+
+    # -- the batch hook --------------------------------------------------------
+    async def process(self, groups: Sequence[SeriesBatch]) -> None:
+        """The pipeline's batch processor: score, forecast, queue rows and alert signals."""
+        self.score(groups)
+        self.forecast(groups)
+
+    def _bank(self, family: str) -> tuple[DetectorBank, str, int]:
+        c = self.config
+        dep = self.watcher.current(f"{c.registry_family}.{family}") or self.watcher.current(c.registry_family)
+        version = dep.version if dep else 0
+        bank = self.banks.get(family)
+        if bank is None:
+            bank = self.banks[family] = detector_from_params(dep.params if dep else None)
+            self.versions[family] = version
+        elif self.versions.get(family, -1) != version:
+            bank = self.banks[family] = apply_params(bank, dep.params if dep else None)
+            log.info("anomaly bank %s: model version %s -> %d", family, self.versions.get(family), version)
+            self.versions[family] = version
+        self.models[family] = str((dep.params if dep else {}).get("detector", "default"))
+        m.MODEL_VERSION.labels(family).set(version)
+        return bank, self.models[family], version
+
+    def score(self, groups: Sequence[SeriesBatch]) -> None:
+        for family, p in gather(groups, self.config).items():
+            bank, model, version = self._bank(family)
+            rows = bank.index(p.keys())
+            ts = np.asarray(p.ts, dtype=np.float64)
+            values = np.asarray(p.values, dtype=np.float64)
+            res = bank.update(rows, ts, values)
+            last = self._last_stored.get(family)
+            if last is None or len(last) <= int(rows.max()):
+                grown = np.full(
+                    max(int(rows.max()) + 1, 2 * (0 if last is None else len(last)), 1024), -np.inf
+                )
+                if last is not None:
+                    grown[: len(last)] = last
+                self._last_stored[family] = last = grown
+            keep = store_mask(rows, ts, res.flag, last, self.config.store_every_s)
+            score = np.clip(res.score, 0.0, 1.0)
+            lik = np.clip(res.likelihood, 0.0, 1.0)
+            for i in np.flatnonzero(keep).tolist():
+                lo, hi = _f(res.lower[i]), _f(res.upper[i])
+                flag = bool(res.flag[i])
+                self._scores.append(
+                    (
+                        p.series_ids[i],
+                        p.ts[i],
+                        p.values[i],
+                        float(score[i]),
+                        float(lik[i]),
+                        flag,
+                        lo,
+                        hi,
+                        model,
+                        version,
+                    )
+                )
+                self._records.append(
+                    AnomalyScore(
+                        device=p.devices[i],
+                        metric=p.metrics[i],
+                        instance=p.instances[i],
+                        ts=p.ts[i],
+                        value=p.values[i],
+                        score=float(score[i]),
+                        likelihood=float(lik[i]),
+                        is_anomaly=flag,
+                        expected_low=lo,
+                        expected_high=hi,
+                        model=model,
+                        model_version=version,
+                    )
+                )
+            for ch in self.tracker.observe(p.series_ids, values, res):
+                self._anomaly_signal(p, ch.index, ch.firing, float(score[ch.index]), res.lower, res.upper)
+            self.scored += len(p)
+            m.SCORED.labels(family).inc(len(p))
+            m.FLAGS.labels(family).inc(int(res.flag.sum()))
+            m.SERIES.labels(family).set(len(bank))
+
+    def _anomaly_signal(
+        self, p: Points, i: int, firing: bool, score: float, lower: np.ndarray, upper: np.ndarray
+    ) -> None:
+        lo, hi = _f(lower[i]), _f(upper[i])
+        metric, inst, dev, value = p.metrics[i], p.instances[i], p.devices[i], p.values[i]
+        where = f"{metric} {inst} on {dev}".replace("  ", " ")
+        band = f"{lo:.4g}..{hi:.4g}" if lo is not None and hi is not None else "unknown"
+        summary = f"{where}: {value:.4g} outside expected {band} (score {score:.2f})"
+        sig = Signal(
+            rule=f"anomaly:{metric}", device=dev, instance=inst, firing=firing, ts=p.ts[i],
+            severity=self.config.anomaly_severity, metric=metric, kind="anomaly", value=value, summary=summary,
+        )  # fmt: skip
+        if firing:
+            self.alerts.signal(sig, score=score, expected_low=lo, expected_high=hi)
+        else:
+            self.alerts.signal(sig)
+
+    def forecast(self, groups: Sequence[SeriesBatch]) -> None:
+        for g in groups:
+            b = g.batch
+            for metric, sid in zip(b.metrics, g.series_ids, strict=True):
+                if metric.metric not in self.capacity or not np.isfinite(metric.value):
+                    continue
+                thr = self.thresholds.get(metric.metric)
+                if thr is None:
+                    continue
+                fc = self.windows.add(sid, b.ts, metric.value, thr)
+                if fc is not None:
+                    self._on_forecast(fc, b.device, metric.metric, metric.instance)
+
+    def _on_forecast(self, fc: Forecast, device: str, metric: str, instance: str) -> None:
+        crossing = fc.ts + fc.eta_s if fc.eta_s is not None else None
+        horizon = self.config.predict_horizon_s
+        self._forecasts.append(
+            (fc.series_id, fc.ts, horizon, fc.slope_per_s, fc.intercept, fc.threshold, crossing)
+        )
+        firing = fc.eta_s is not None and fc.eta_s <= horizon
+        if not firing and fc.series_id not in self.predicting:
+            return
+        unit = CATALOGUE[metric].unit if metric in CATALOGUE else ""
+        label = {"disk_used_pct": "disk", "mem_used_pct": "memory", "swap_used_pct": "swap"}.get(
+            metric, metric
+        )
+        what = f"{label} {instance} on {device}".replace("  ", " ")
+        eta = human_duration(fc.eta_s) if fc.eta_s is not None else ""
+        full = "full" if label == "disk" else "at"
+        summary = f"{what} {full} {fc.threshold:g}{' ' + unit if unit else ''} in {eta}" if firing else what
+        sig = Signal(
+            rule=f"predictive:{metric}", device=device, instance=instance, firing=firing, ts=fc.ts,
+            severity=self.config.predictive_severity, metric=metric, kind="predictive", value=fc.intercept,
+            threshold=fc.threshold, summary=summary,
+        )  # fmt: skip
+        if firing:
+            self.predicting.add(fc.series_id)
+        else:
+            self.predicting.discard(fc.series_id)
+        self.alerts.signal(sig)
+
+    # -- output ---------------------------------------------------------------
+    async def flush(self) -> None:
+        scores, forecasts, records = self._scores, self._forecasts, self._records
+        self._scores, self._forecasts, self._records = [], [], []
+        if scores or forecasts:
+            try:
+                await asyncio.to_thread(self.store.write, scores, forecasts)
+                m.STORED.inc(len(scores))
+                m.FORECASTS.inc(len(forecasts))
+            except psycopg.Error as exc:
+                m.DB_FAILURES.inc()
+                log.error("anomaly score writes failing, %d rows kept and retried: %s", len(scores), exc)
+                self._scores[:0], self._forecasts[:0] = scores, forecasts
+        if self.publisher is not None and records:
+            try:
+                for rec in records:
+                    await self.publisher.send("anomaly", rec)
+            except Exception as exc:  # stored rows are the truth; the topic is a live feed
+                log.error("publishing %d anomaly scores failed: %s", len(records), exc)
+        with contextlib.suppress(Exception):
+            await self.alerts.flush()
