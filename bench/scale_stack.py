@@ -30,6 +30,7 @@ from netvigil.settings import Settings, load_settings, project_root
 
 __all__ = [
     "free_port",
+    "group_cpu_s",
     "kill9",
     "own_env",
     "rss_kb",
@@ -179,6 +180,22 @@ def rss_kb(pid: int) -> int:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
     return total
+
+
+def group_cpu_s(pgid: int | None) -> float:
+    """CPU seconds (user + system) used so far by every live process of process group ``pgid``."""
+    if not pgid:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after comm: state ppid pgrp ... utime(11) stime(12)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
