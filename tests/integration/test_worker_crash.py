@@ -40,7 +40,10 @@ def start_worker(s: Settings, log: Path, metrics_port: int) -> subprocess.Popen[
     env["NETVIGIL_STREAMS__APP_ID"] = s.streams.app_id
     cmd = [
         str(Path(sys.executable).parent / "netvigil"),
-        "worker",  # every registered agent, as a user runs it
+        "worker",
+        # this tier's agents (persistence and rollups): the guarantee under test is theirs
+        "--agents",
+        "streams.agents.pipeline:register,streams.agents.rollups:register",
     ]
     cmd += [
         "--web-port",
