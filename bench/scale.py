@@ -103,6 +103,7 @@ async def drain(env: dict[str, str], s: Settings, polls_total: int, workers: int
               "kafka": [service_pid(s, "kafka") or 0]}  # fmt: skip
     cpu0 = {k: sum(group_cpu_s(g) for g in v) for k, v in groups.items()}
     cpu: dict[str, float] = {}
+    mon.start()
     try:
         while time.monotonic() - t0 < limit_s and not mon.drained(polls_total):
             await asyncio.sleep(1.0)
