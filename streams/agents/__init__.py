@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 REGISTRARS: tuple[str, ...] = (
     "streams.agents.pipeline:register",  # poll/ping/trap/syslog -> rates -> PostgreSQL, metrics, Redis
     "streams.agents.rollups:register",  # 1-minute and 1-hour rollups from stored samples
+    "streams.alerting.agents:register",  # thresholds, alert lifecycle, notifications (leader worker)
+    "streams.anomaly.agents:register",  # detector banks, forecasts, anomaly/predictive alerts
 )
 
 Registrar = Callable[["NetvigilApp", "Settings"], None]

@@ -70,7 +70,8 @@ class ModelAlerts:
         self.store = AlertStore(settings)
         self.engine = ModelEngine()
         self.live = live
-        self.publisher = Publisher(settings, client_id="netvigil-anomaly-alerts") if publish_kafka else None
+        self.publish_kafka = publish_kafka
+        self.publisher: Publisher | None = None  # made in start(): aiokafka wants a running loop
         path = settings.resolve_path(settings.streams.notifications_file)
         try:
             config = load_notify_config(path) if path.exists() else parse_notify_config({}, environ={})
@@ -91,7 +92,8 @@ class ModelAlerts:
             log.error("cannot load active anomaly/predictive alerts, starting empty: %s", exc)
         await self.refresh()
         await self.dispatcher.start()
-        if self.publisher is not None:
+        if self.publish_kafka:
+            self.publisher = Publisher(self.settings, client_id="netvigil-anomaly-alerts")
             await self.publisher.start()
 
     async def stop(self) -> None:

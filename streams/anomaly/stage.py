@@ -109,7 +109,8 @@ class AnomalyStage:
         self.watcher = RegistryWatcher(settings, fams, interval=c.registry_interval, use_redis=True)
         self.store = ScoreStore(settings)
         self.alerts = ModelAlerts(settings, live, publish_kafka=publish_kafka)
-        self.publisher = Publisher(settings, client_id="netvigil-anomaly") if publish_kafka else None
+        self.publish_kafka = publish_kafka
+        self.publisher: Publisher | None = None  # made in start(): aiokafka wants a running loop
         self._scores: list[ScoreRow] = []
         self._forecasts: list[ForecastRow] = []
         self._records: list[AnomalyScore] = []
@@ -127,7 +128,8 @@ class AnomalyStage:
         await asyncio.to_thread(self.watcher.poll)
         await self._load_thresholds()
         await self.alerts.start()
-        if self.publisher is not None:
+        if self.publish_kafka:
+            self.publisher = Publisher(self.settings, client_id="netvigil-anomaly")
             await self.publisher.start()
         self._stop.clear()
         self._tasks = [
