@@ -40,7 +40,7 @@ from netvigil.bus import Publisher
 from netvigil.metrics import CATALOGUE
 from netvigil.records import AnomalyScore
 from netvigil.settings import Settings
-from streams.alerting.evaluate import Signal
+from streams.alerting.evaluate import Signal, alert_key
 from streams.alerting.rules import RuleError, RuleSet, load_rule_file, merge
 from streams.anomaly import metrics as m
 from streams.anomaly.alerts import ModelAlerts
@@ -102,7 +102,6 @@ class AnomalyStage:
             c.forecast_min_span_s,
             c.predict_horizon_s,
         )
-        self.predicting: set[int] = set()
         self.capacity = frozenset(c.capacity_metrics)
         self.thresholds = dict(c.thresholds)
         fams = [c.registry_family] + [f"{c.registry_family}.{f}" for f in c.families]
@@ -128,6 +127,7 @@ class AnomalyStage:
         await asyncio.to_thread(self.watcher.poll)
         await self._load_thresholds()
         await self.alerts.start()
+        await self._adopt_active_anomalies()
         if self.publish_kafka:
             self.publisher = Publisher(self.settings, client_id="netvigil-anomaly")
             await self.publisher.start()
@@ -149,6 +149,23 @@ class AnomalyStage:
             await self.publisher.stop()
         await asyncio.to_thread(self.store.close)
         self.watcher.close()
+
+    async def _adopt_active_anomalies(self) -> None:
+        """Anomaly alerts still open from before a restart are tracked again, so they can clear."""
+        wanted = [
+            (t.alert.device, t.alert.metric, t.alert.instance)
+            for t in self.alerts.engine.active.values()
+            if t.alert.kind == "anomaly"
+        ]
+        if not wanted:
+            return
+        try:
+            ids = await asyncio.to_thread(self.store.series_ids, wanted)
+        except psycopg.Error as exc:
+            log.warning("active anomaly alerts not re-tracked (%s): they clear at their next flag", exc)
+            return
+        for sid in ids:
+            self.tracker.active.setdefault(sid, 0)
 
     async def _background(self) -> None:
         last_snap = last_refresh = time.monotonic()
@@ -311,7 +328,8 @@ class AnomalyStage:
             (fc.series_id, fc.ts, horizon, fc.slope_per_s, fc.intercept, fc.threshold, crossing)
         )
         firing = fc.eta_s is not None and fc.eta_s <= horizon
-        if not firing and fc.series_id not in self.predicting:
+        key = alert_key(f"predictive:{metric}", device, instance)
+        if not firing and key not in self.alerts.engine.active:  # also right after a restart
             return
         unit = CATALOGUE[metric].unit if metric in CATALOGUE else ""
         label = {"disk_used_pct": "disk", "mem_used_pct": "memory", "swap_used_pct": "swap"}.get(
@@ -326,10 +344,6 @@ class AnomalyStage:
             severity=self.config.predictive_severity, metric=metric, kind="predictive", value=fc.intercept,
             threshold=fc.threshold, summary=summary,
         )  # fmt: skip
-        if firing:
-            self.predicting.add(fc.series_id)
-        else:
-            self.predicting.discard(fc.series_id)
         self.alerts.signal(sig)
 
     # -- output ---------------------------------------------------------------

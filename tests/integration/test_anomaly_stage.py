@@ -88,7 +88,7 @@ async def test_a_spike_raises_an_anomaly_alert_with_score_and_expected_range(sta
         with connect(settings) as conn:
             row = conn.execute(
                 "SELECT score, is_anomaly, expected_low, expected_high, model, model_version FROM anomaly_scores"
-                " WHERE series_id = %s AND ts = to_timestamp(%s)",
+                " WHERE series_id = %s AND abs(extract(epoch FROM ts) - %s) < 0.001",
                 (ids_spiky[0], t0 + 60 * SPIKE_AT),
             ).fetchone()
             stored = conn.execute(
@@ -139,3 +139,29 @@ async def test_a_restart_restores_the_learned_level(pg_stack: Settings, tmp_path
         assert res.lower[0] < 70.1 < res.upper[0]
     finally:
         await second.stop()
+
+
+async def test_an_anomaly_open_at_a_restart_clears_after_it(pg_stack: Settings, tmp_path: Path) -> None:
+    u = uuid.uuid4().hex[:8]
+    device = f"an-{u}-open"
+    ids = series_ids(pg_stack, device, [("cpu_load_pct", "")])
+    t0 = time.time() - (N + 10) * 60
+
+    async def feed(stage: AnomalyStage, start: int, stop: int, spike_at: int | None) -> None:
+        for i in range(start, stop):
+            value = 95.0 if i == spike_at else steady(i)
+            await stage.process([group(device, t0 + 60 * i, [("cpu_load_pct", "", value)], ids)])
+        await stage.flush()
+
+    first = AnomalyStage(pg_stack, config(u), state_dir=tmp_path, publish_kafka=False)
+    await first.start()
+    await feed(first, 0, N, spike_at=N - 1)  # the last point is the spike: the alert is open
+    await first.stop()
+    assert [a[1] for a in anomaly_alerts(pg_stack, device)] == ["open"]
+    second = AnomalyStage(pg_stack, config(u), state_dir=tmp_path, publish_kafka=False)
+    await second.start()
+    try:
+        await feed(second, N, N + 10, spike_at=None)
+    finally:
+        await second.stop()
+    assert [a[1] for a in anomaly_alerts(pg_stack, device)] == ["resolved"]
