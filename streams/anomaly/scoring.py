@@ -6,6 +6,7 @@ batch hook and carries their results to PostgreSQL, Kafka and the alert engine.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,7 +52,7 @@ def gather(groups: Sequence[SeriesBatch], config: AnomalyConfig) -> dict[str, Po
                 f = family_of(m.metric)
                 fam = f if config.scored(m.metric, f) else None
                 fam_cache[m.metric] = fam
-            if fam is None or not np.isfinite(m.value):
+            if fam is None or not math.isfinite(m.value):
                 continue
             if flags and (f"{m.metric}.{m.instance}" in flags or m.metric in flags):
                 continue

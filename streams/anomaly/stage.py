@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -312,7 +313,7 @@ class AnomalyStage:
         for g in groups:
             b = g.batch
             for metric, sid in zip(b.metrics, g.series_ids, strict=True):
-                if metric.metric not in self.capacity or not np.isfinite(metric.value):
+                if metric.metric not in self.capacity or not math.isfinite(metric.value):
                     continue
                 thr = self.thresholds.get(metric.metric)
                 if thr is None:
