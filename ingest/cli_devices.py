@@ -179,6 +179,8 @@ def discover(ctx: click.Context, /, cidr: str, port: int, interval: float, modul
     from ingest.snmp.discover import device_name, hosts_of, identify_all, sweep
 
     creds = credentials_from(kw)
+    if get_settings(ctx).collector.v3_only and creds.version != "v3":
+        raise click.UsageError(f"collector.v3_only is set: discovery with SNMP {creds.version} is refused; use -v 3")
     try:
         addresses = hosts_of(cidr)
     except ValueError as exc:

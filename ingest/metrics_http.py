@@ -30,10 +30,11 @@ def ensure_metrics_server(settings: Settings) -> int | None:
             return _started["port"]
         port = settings.collector.metrics_port
         try:
-            start_http_server(port, addr=settings.collector.bind)
+            server, _thread = start_http_server(port, addr=settings.collector.bind)
         except OSError as exc:
             log.warning("metrics endpoint %s:%d not started: %s", settings.collector.bind, port, exc)
             return None
+        port = int(server.server_port)  # the real port when 0 ("any free port") was asked for
         _started["port"] = port
         log.info("metrics on http://%s:%d/metrics", settings.collector.bind, port)
         return port

@@ -164,7 +164,8 @@ class SnmpdAgent:
         env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=str(persist), SNMPCONFPATH=str(self.workdir))
         with log_path.open("ab") as out:
             self.proc = subprocess.Popen(
-                ["snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-p", str(self.workdir / "snmpd.pid")],
+                # -I -smux: SMUX would listen on tcp/199 on every interface; loopback only here.
+                ["snmpd", "-f", "-Lo", "-C", "-I", "-smux", "-c", str(conf), "-p", str(self.workdir / "snmpd.pid")],
                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )  # fmt: skip
         try:
