@@ -36,6 +36,7 @@ class AnomalyConfig:
     registry_interval: float = 15.0  # seconds between registry polls (Redis announcements wake it early)
     # storage: every flagged point, plus one point per series every store_every_s (0 = every point)
     store_every_s: float = 300.0
+    max_pending_rows: int = 1_000_000  # score rows held through a database outage (oldest dropped beyond)
     flush_interval: float = 1.0  # wall seconds between database flushes
     snapshot_interval: float = 300.0  # wall seconds between bank snapshots to the data dir
     # anomaly alert: opens at a flag, clears after clear_points values back inside the expected range

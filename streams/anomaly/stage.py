@@ -360,6 +360,10 @@ class AnomalyStage:
                 m.DB_FAILURES.inc()
                 log.error("anomaly score writes failing, %d rows kept and retried: %s", len(scores), exc)
                 self._scores[:0], self._forecasts[:0] = scores, forecasts
+                cap = self.config.max_pending_rows
+                if len(self._scores) > cap:  # a long outage: keep memory bounded, drop the oldest, counted
+                    m.DROPPED.inc(len(self._scores) - cap)
+                    del self._scores[: len(self._scores) - cap]
         if self.publisher is not None and records:
             try:
                 for rec in records:
