@@ -11,6 +11,8 @@ or noisy data).
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +69,30 @@ class ForecastWindows:
                 self._last = np.r_[self._last, np.full(grow, -np.inf)]
                 self._last_fc = np.r_[self._last_fc, np.full(grow, -np.inf)]
         return row
+
+    def snapshot(self) -> bytes:
+        """The windows as ``.npz`` bytes (no pickle), for a restart to resume forecasting at once."""
+        used = len(self._rows)
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            ts=self._ts[:used],
+            val=self._val[:used],
+            n=self._n[:used],
+            last=self._last[:used],
+            last_fc=self._last_fc[:used],
+            rows=np.frombuffer(json.dumps(self._rows).encode(), dtype=np.uint8),
+        )
+        return buf.getvalue()
+
+    def restore(self, blob: bytes) -> None:
+        """Load :meth:`snapshot` output taken with the same ``points``."""
+        with np.load(io.BytesIO(blob), allow_pickle=False) as d:
+            if d["ts"].shape[1:] != (self.points,):
+                raise ValueError(f"snapshot has {d['ts'].shape[1:]} points per series, not {self.points}")
+            self._ts, self._val, self._n = d["ts"].copy(), d["val"].copy(), d["n"].copy()
+            self._last, self._last_fc = d["last"].copy(), d["last_fc"].copy()
+            self._rows = {int(k): int(v) for k, v in json.loads(d["rows"].tobytes().decode()).items()}
 
     def window_of(self, sid: int) -> tuple[np.ndarray, np.ndarray]:
         """(ts, values) of a series in time order."""

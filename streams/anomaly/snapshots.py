@@ -22,7 +22,9 @@ from pathlib import Path
 
 from models.online import DetectorBank
 
-__all__ = ["load_banks", "save_banks"]
+__all__ = ["WINDOWS_FILE", "load_banks", "read_blob", "save_banks", "write_blob"]
+
+WINDOWS_FILE = "forecast_windows.bin"  # not *.npz: load_banks reads those as banks
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,18 @@ def _write(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def write_blob(directory: Path, name: str, data: bytes) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    _write(directory / name, data)
+
+
+def read_blob(directory: Path, name: str) -> bytes | None:
+    try:
+        return (directory / name).read_bytes()
+    except OSError:
+        return None
 
 
 def save_banks(directory: Path, blobs: dict[str, bytes], versions: dict[str, int]) -> int:

@@ -48,7 +48,7 @@ from streams.anomaly.alerts import ModelAlerts
 from streams.anomaly.config import AnomalyConfig
 from streams.anomaly.forecasting import Forecast, ForecastWindows, human_duration
 from streams.anomaly.scoring import AnomalyTracker, Points, gather, store_mask
-from streams.anomaly.snapshots import load_banks, save_banks
+from streams.anomaly.snapshots import WINDOWS_FILE, load_banks, read_blob, save_banks, write_blob
 from streams.anomaly.store import ForecastRow, ScoreRow, ScoreStore
 from streams.app import SeriesBatch
 from streams.live import LiveState
@@ -125,6 +125,13 @@ class AnomalyStage:
             self.banks, self.versions = await asyncio.to_thread(load_banks, self.state_dir)
             if self.banks:
                 log.info("anomaly banks restored: %s", {f: len(b) for f, b in self.banks.items()})
+            blob = await asyncio.to_thread(read_blob, self.state_dir, WINDOWS_FILE)
+            if blob is not None:
+                try:
+                    self.windows.restore(blob)
+                    log.info("forecast windows restored: %d series", len(self.windows))
+                except (ValueError, KeyError, OSError) as exc:
+                    log.error("forecast windows not restored (%s): forecasts resume after a new span", exc)
         await asyncio.to_thread(self.watcher.poll)
         await self._load_thresholds()
         await self.alerts.start()
@@ -206,7 +213,9 @@ class AnomalyStage:
         if self.state_dir is None or not self.banks:
             return
         blobs = {f: b.snapshot() for f, b in self.banks.items()}  # on the loop: no update interleaves
+        windows = self.windows.snapshot()
         self.snapshot_bytes = await asyncio.to_thread(save_banks, self.state_dir, blobs, dict(self.versions))
+        await asyncio.to_thread(write_blob, self.state_dir, WINDOWS_FILE, windows)
         log.info("anomaly banks snapshotted: %d bytes, %d series", self.snapshot_bytes, self.series_count())
 
     def series_count(self) -> int:

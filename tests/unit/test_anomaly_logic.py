@@ -153,3 +153,16 @@ def test_snapshots_round_trip(tmp_path: Path) -> None:
     assert banks["cpu"].keys() == ["1", "2"]
     for k, arr in bank._state.items():
         assert np.array_equal(banks["cpu"]._state[k][:2], arr[:2], equal_nan=True)
+
+
+def test_forecast_windows_round_trip() -> None:
+    w = ForecastWindows(every=300, min_span=3600)
+    for i in range(90):
+        w.add(5, 60.0 * i, 40 + 0.1 * i, 85.0)
+    again = ForecastWindows(every=300, min_span=3600)
+    again.restore(w.snapshot())
+    t1, v1 = w.window_of(5)
+    t2, v2 = again.window_of(5)
+    assert np.array_equal(t1, t2) and np.array_equal(v1, v2)
+    fc = again.add(5, 60.0 * 90 + 300, 40 + 0.1 * 95, 85.0)
+    assert fc is not None and fc.eta_s is not None, "forecasting resumes at once after a restore"
