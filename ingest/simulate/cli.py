@@ -40,6 +40,9 @@ __all__ = ["simulate"]
 @click.option("--prefix", default="sim", show_default=True, help="Device name prefix.")
 @click.option("--flaps", type=int, default=5, show_default=True, help="Times the flapping link goes down.")
 @click.option(
+    "--repeat", is_flag=True, help="Replay the fault schedule every --duration seconds until stopped."
+)
+@click.option(
     "--fast", is_flag=True, help="Time compression for tests: a 60 s run with traffic every second."
 )
 @click.pass_context
@@ -55,6 +58,7 @@ def simulate(
     port: int,
     prefix: str,
     flaps: int,
+    repeat: bool,
     fast: bool,
 ) -> None:
     """Start simulated agents on loopback, register them, and play faults until the duration ends."""
@@ -76,6 +80,7 @@ def simulate(
         register=register,
         flaps=flaps,
         trap_every=1.0 if fast else 5.0,
+        repeat=repeat,
     )
     for d in plan:
         click.echo(f"{d.name:16} {d.address}:{d.port:<6} {d.role:7} parent={d.parent or '-'}")

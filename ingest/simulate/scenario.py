@@ -38,6 +38,7 @@ class Scenario:
     settings: Settings
     devices: list[SimDevice]
     duration: float = 600.0
+    repeat: bool = False  # replay the fault schedule every `duration` seconds (the demo) until stopped
     faults: bool = True
     traffic: bool = True
     register: bool = True
@@ -281,22 +282,27 @@ class Scenario:
                     asyncio.create_task(self._traps_forever(rnd)),
                     asyncio.create_task(self._syslog_forever(rnd)),
                 ]
-            start = loop.time()
             log.info(
-                "simulation running for %.0fs with %d devices, %d fault steps",
+                "simulation running for %.0fs%s with %d devices, %d fault steps",
                 self.duration,
+                " (repeating)" if self.repeat else "",
                 len(self.devices),
                 len(schedule),
             )
-            for step in schedule:
-                if await _wait(stop, start + step.at - loop.time()):
+            while not stop.is_set():
+                start = loop.time()
+                for step in schedule:
+                    if await _wait(stop, start + step.at - loop.time()):
+                        break
+                    try:
+                        await self.apply(step)
+                    except Exception:  # one failed step must not end the run
+                        self.sent.failures += 1
+                        log.exception("fault step %s failed", step)
+                await _wait(stop, start + self.duration - loop.time())
+                if not self.repeat:
                     break
-                try:
-                    await self.apply(step)
-                except Exception:  # one failed step must not end the run
-                    self.sent.failures += 1
-                    log.exception("fault step %s failed", step)
-            await _wait(stop, start + self.duration - loop.time())
+                log.info("replaying the fault schedule")
         finally:
             for t in tasks:
                 t.cancel()

@@ -15,6 +15,7 @@ import time
 
 import click
 
+from netvigil.cli.demo_sink import sink
 from netvigil.cli.main import get_settings
 from netvigil.db import migrate
 from netvigil.settings import Settings, project_root
@@ -38,7 +39,8 @@ def _processes(settings: Settings) -> list[Service]:
     env = _demo_env()
     app_url = f"http://{settings.app.bind}:{settings.app.port}/_stcore/health"
     return [
-        NetvigilProcess(settings, "simulate", ["simulate"], env=env),
+        NetvigilProcess(settings, "notify-sink", ["demo", "sink"], env=env),
+        NetvigilProcess(settings, "simulate", ["simulate", "--repeat"], env=env),
         NetvigilProcess(settings, "collectors", ["collect", "all"], env=env),
         NetvigilProcess(settings, "worker", ["worker"], env=env),
         NetvigilProcess(settings, "app", ["app"], port=settings.app.port, health_url=app_url, env=env),
@@ -48,6 +50,9 @@ def _processes(settings: Settings) -> list[Service]:
 @click.group()
 def demo() -> None:
     """Run the whole pipeline on a simulated network (what `make demo` does)."""
+
+
+demo.add_command(sink)
 
 
 @demo.command()
@@ -74,7 +79,8 @@ def up(ctx: click.Context) -> None:
     url = f"http://{settings.app.bind}:{settings.app.port}"
     click.echo(f"\nNetVigil is running ({time.monotonic() - t0:.0f}s). Open {url}")
     click.echo("Log in as admin / admin-demo (or operator / operator-demo, viewer / viewer-demo).")
-    click.echo("Alerts appear within a few minutes as the simulated faults unfold. Stop with `make demo-down`.")
+    click.echo("Alerts appear within a few minutes as the simulated faults unfold; notifications land in")
+    click.echo(f"{settings.stack_home() / 'notify-sink' / 'received.jsonl'}. Stop with `make demo-down`.")
 
 
 @demo.command()
