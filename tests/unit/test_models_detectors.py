@@ -96,6 +96,18 @@ def test_default_flags_a_spike_once_and_learns_little_from_it() -> None:
     assert res.lower[1501] < x[1499] < res.upper[1501]  # the expected range did not jump
 
 
+def test_default_flags_a_dip_at_the_daily_peak_inside_the_value_range() -> None:
+    """Contextual novelty: the value is ordinary, its error against the daily shape is not."""
+    rng = np.random.default_rng(1)
+    ts = 1_700_000_000.0 + 300.0 * np.arange(288 * 10)  # ten days at 5-minute polling
+    x = 50 + 10 * np.sin(2 * np.pi * ts / 86400) + rng.normal(0, 0.5, len(ts))
+    peak = 288 * 9 + int(np.argmax(x[288 * 9 :]))
+    x[peak] = 50.0  # the daily mean: well inside everything seen so far
+    res = make_detector("default").update_keys(["a"] * len(ts), ts, x)
+    assert res.flag[peak]
+    assert res.flag[300:].sum() == 1
+
+
 def test_unknown_detector_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown detector"):
         make_detector("nope")
