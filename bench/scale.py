@@ -47,13 +47,14 @@ from scale_live import LiveExtras
 from scale_load import LatencyProbe, Monitor, percentile, produce_live, produce_rounds
 from scale_stack import (
     free_port,
-    group_cpu_s,
+    machine_busy_s,
     own_env,
     service_pid,
     settings_of,
     spawn_netvigil,
     start_services,
     stop_proc,
+    tree_cpu_s,
 )
 
 from netvigil.db import connect
@@ -101,7 +102,8 @@ async def drain(env: dict[str, str], s: Settings, polls_total: int, workers: int
     t0 = time.monotonic()
     groups = {"workers": [p.pid for p in procs], "postgres": [service_pid(s, "postgres") or 0],
               "kafka": [service_pid(s, "kafka") or 0]}  # fmt: skip
-    cpu0 = {k: sum(group_cpu_s(g) for g in v) for k, v in groups.items()}
+    cpu0 = {k: sum(tree_cpu_s(g) for g in v) for k, v in groups.items()}
+    busy0 = machine_busy_s()
     cpu: dict[str, float] = {}
     mon.start()
     try:
@@ -111,7 +113,8 @@ async def drain(env: dict[str, str], s: Settings, polls_total: int, workers: int
             if dead:
                 raise RuntimeError(f"worker exited ({tag}); see {LOGS}")
         wall = time.monotonic() - t0
-        cpu = {k: round((sum(group_cpu_s(g) for g in v) - cpu0[k]) / wall, 2) for k, v in groups.items()}
+        cpu = {k: round((sum(tree_cpu_s(g) for g in v) - cpu0[k]) / wall, 2) for k, v in groups.items()}
+        cpu["whole_machine"] = round((machine_busy_s() - busy0) / wall, 2)  # of 2: the rest is others' load
     finally:
         await mon.stop()
         for p in procs:

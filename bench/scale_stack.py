@@ -30,14 +30,15 @@ from netvigil.settings import Settings, load_settings, project_root
 
 __all__ = [
     "free_port",
-    "group_cpu_s",
     "kill9",
+    "machine_busy_s",
     "own_env",
     "rss_kb",
     "seed_kafka_jars",
     "spawn_netvigil",
     "start_services",
     "stop_services",
+    "tree_cpu_s",
     "wait_for",
 ]
 
@@ -182,20 +183,33 @@ def rss_kb(pid: int) -> int:
     return total
 
 
-def group_cpu_s(pgid: int | None) -> float:
-    """CPU seconds (user + system) used so far by every live process of process group ``pgid``."""
-    if not pgid:
+def tree_cpu_s(root: int | None) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and its live descendants.
+
+    By parent links, not process group: PostgreSQL's postmaster leaves the
+    group ``runuser`` started it in, and its backends follow it.
+    """
+    if not root:
         return 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    stats: dict[int, tuple[int, int]] = {}  # pid -> (ppid, ticks)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # state ppid pgrp ... utime(11) stime(12)
         except OSError:
             continue
-        if int(fields[2]) == pgid:  # fields after comm: state ppid pgrp ... utime(11) stime(12)
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, grew = {root}, True
+    while grew:
+        new = {p for p, (pp, _) in stats.items() if pp in tree and p not in tree}
+        tree |= new
+        grew = bool(new)
+    return sum(stats[p][1] for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all processes, every engineer's)."""
+    parts = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(parts) - parts[3] - parts[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
