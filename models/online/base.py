@@ -199,6 +199,10 @@ class DetectorBank(ABC):
             meta = json.loads(data["__meta__"].tobytes().decode())
             bank = bank_class(meta["name"])(**meta["params"])
             bank._state = {k: data[k].copy() for k in data.files if k != "__meta__"}
+        if bank._state:  # fields added since the snapshot was taken start from their initial value
+            rows = len(next(iter(bank._state.values())))
+            for k, arr in bank._alloc(rows).items():
+                bank._state.setdefault(k, arr)
         bank._keys = {str(k): int(v) for k, v in meta["keys"].items()}
         bank._free = [int(v) for v in meta["free"]]
         return bank

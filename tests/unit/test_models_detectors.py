@@ -108,6 +108,23 @@ def test_default_flags_a_dip_at_the_daily_peak_inside_the_value_range() -> None:
     assert res.flag[300:].sum() == 1
 
 
+def test_snapshot_from_before_a_new_state_field_still_restores() -> None:
+    """A bank upgraded with a new field resumes from an old snapshot (field at its initial value)."""
+    import io
+
+    ts, x = _stream(400)
+    bank = make_detector("default")
+    _feed(bank, ["a"], ts[:300], x[:300])
+    with np.load(io.BytesIO(bank.snapshot())) as data:
+        old = {k: data[k] for k in data.files if k not in ("r_lo", "r_hi")}
+    buf = io.BytesIO()
+    np.savez(buf, **old)
+    restored = DetectorBank.restore(buf.getvalue())
+    assert np.isinf(restored._state["r_lo"]).all()
+    res = restored.update_keys(["a"] * 100, ts[300:], x[300:])
+    assert np.isfinite(res.score).all()
+
+
 def test_unknown_detector_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown detector"):
         make_detector("nope")
