@@ -180,7 +180,9 @@ def discover(ctx: click.Context, /, cidr: str, port: int, interval: float, modul
 
     creds = credentials_from(kw)
     if get_settings(ctx).collector.v3_only and creds.version != "v3":
-        raise click.UsageError(f"collector.v3_only is set: discovery with SNMP {creds.version} is refused; use -v 3")
+        raise click.UsageError(
+            f"collector.v3_only is set: discovery with SNMP {creds.version} is refused; use -v 3"
+        )
     try:
         addresses = hosts_of(cidr)
     except ValueError as exc:

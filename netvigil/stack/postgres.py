@@ -76,7 +76,9 @@ class PostgresService(Service):
             d.mkdir(parents=True, exist_ok=True)
             self._chown(d)
         if os.geteuid() == 0:
-            reach = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(self.data)], check=False)
+            reach = subprocess.run(
+                ["runuser", "-u", "postgres", "--", "test", "-w", str(self.data)], check=False
+            )
             if reach.returncode != 0:
                 raise StackError(
                     f"postgres: the 'postgres' system user cannot reach {self.data} (a parent directory "

@@ -15,8 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def _config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose is missing: `make install` installs Debian's docker-compose"
-    return subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                          capture_output=True, text=True, env={**os.environ, **env}, check=False, timeout=60)
+    return subprocess.run(
+        [binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+        timeout=60,
+    )
 
 
 def test_compose_file_validates() -> None:
@@ -26,9 +32,20 @@ def test_compose_file_validates() -> None:
 
 def test_compose_refuses_missing_secrets() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NETVIGIL_DB")}
-    result = subprocess.run([shutil.which("docker-compose") or "docker-compose", "-f",
-                             str(ROOT / "docker-compose.yml"), "config", "-q"],
-                            capture_output=True, text=True, env=env, check=False, timeout=60)
+    result = subprocess.run(
+        [
+            shutil.which("docker-compose") or "docker-compose",
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "config",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "NETVIGIL_DB_PASSWORD" in result.stderr
 

@@ -21,8 +21,15 @@ NETVIGIL = [sys.executable, "-m", "netvigil.cli"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*NETVIGIL, *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, **(env or {})}, timeout=300, check=False)
+    return subprocess.run(
+        [*NETVIGIL, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        check=False,
+    )
 
 
 def test_stack_check_round_trips(stack: Settings) -> None:
@@ -50,7 +57,8 @@ def test_migrate_twice_second_is_noop(pg_stack: Settings) -> None:
         n = conn.execute("SELECT count(*) FROM schema_migrations").fetchone()
         parts = conn.execute(
             "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
-            "WHERE p.relname = 'metric_samples'").fetchone()
+            "WHERE p.relname = 'metric_samples'"
+        ).fetchone()
     assert n and n[0] >= 4
     assert parts and parts[0] >= 5  # default + daily partitions around today
 
@@ -58,7 +66,10 @@ def test_migrate_twice_second_is_noop(pg_stack: Settings) -> None:
 def test_readonly_role_cannot_read_secrets_or_write(pg_stack: Settings) -> None:
     with connect(pg_stack, readonly=True, autocommit=True) as conn:
         conn.execute("SELECT count(*) FROM devices").fetchone()
-        for stmt in ("SELECT * FROM device_credentials", "INSERT INTO app_audit (actor, action) VALUES ('x','y')"):
+        for stmt in (
+            "SELECT * FROM device_credentials",
+            "INSERT INTO app_audit (actor, action) VALUES ('x','y')",
+        ):
             try:
                 conn.execute(stmt)
             except psycopg.errors.InsufficientPrivilege:
@@ -70,11 +81,15 @@ def test_duplicate_sample_written_once(pg_stack: Settings) -> None:
     with connect(pg_stack) as conn:
         sid = conn.execute(
             "INSERT INTO series (device, metric, instance) VALUES ('dup-dev', 'if_in_bps', '1') "
-            "ON CONFLICT (device, metric, instance) DO UPDATE SET unit = series.unit RETURNING id").fetchone()
+            "ON CONFLICT (device, metric, instance) DO UPDATE SET unit = series.unit RETURNING id"
+        ).fetchone()
         assert sid
         for _ in range(2):
-            conn.execute("INSERT INTO metric_samples (series_id, ts, value) VALUES (%s, now()::date + interval '1 hour', 1) "
-                         "ON CONFLICT DO NOTHING", (sid[0],))
+            conn.execute(
+                "INSERT INTO metric_samples (series_id, ts, value) VALUES (%s, now()::date + interval '1 hour', 1) "
+                "ON CONFLICT DO NOTHING",
+                (sid[0],),
+            )
         n = conn.execute("SELECT count(*) FROM metric_samples WHERE series_id = %s", (sid[0],)).fetchone()
         conn.rollback()
     assert n and n[0] == 1

@@ -20,7 +20,12 @@ from netvigil.topics import TOPICS, dead_letter, decode, encode, key_for
 
 
 def poll(**kw: object) -> DevicePoll:
-    base: dict[str, object] = {"device": "r1", "address": "127.0.0.2", "ts": 1_700_000_000.0, "sys_uptime": 100}
+    base: dict[str, object] = {
+        "device": "r1",
+        "address": "127.0.0.2",
+        "ts": 1_700_000_000.0,
+        "sys_uptime": 100,
+    }
     base.update(kw)
     return DevicePoll(**base)  # type: ignore[arg-type]
 
@@ -63,14 +68,36 @@ def test_ping_cannot_receive_more_than_sent() -> None:
 
 
 def test_trap_syslog_alert_round_trip() -> None:
-    t = Trap(ts=1, source="127.0.0.1:5000", version="v2c", trap_oid="1.3.6.1.6.3.1.1.5.3",
-             trap_name="linkDown", varbinds=[VarBind("1.3.6.1.2.1.2.2.1.1.3", "ifIndex.3", "Integer", "3")])
+    t = Trap(
+        ts=1,
+        source="127.0.0.1:5000",
+        version="v2c",
+        trap_oid="1.3.6.1.6.3.1.1.5.3",
+        trap_name="linkDown",
+        varbinds=[VarBind("1.3.6.1.2.1.2.2.1.1.3", "ifIndex.3", "Integer", "3")],
+    )
     assert decode("trap", encode(t)) == t
-    s = SyslogMessage(ts=1, source="127.0.0.1", format="rfc5424", facility=4, severity=2,
-                      structured_data={"x@1": {"a": "b"}}, message="m", raw="<34>1 ...")
+    s = SyslogMessage(
+        ts=1,
+        source="127.0.0.1",
+        format="rfc5424",
+        facility=4,
+        severity=2,
+        structured_data={"x@1": {"a": "b"}},
+        message="m",
+        raw="<34>1 ...",
+    )
     assert decode("syslog", encode(s)) == s
-    a = Alert(key="cpu/r1/", rule="cpu", device="r1", severity="major", state="open",
-              summary="CPU 95%", started=1, updated=1)
+    a = Alert(
+        key="cpu/r1/",
+        rule="cpu",
+        device="r1",
+        severity="major",
+        state="open",
+        summary="CPU 95%",
+        started=1,
+        updated=1,
+    )
     assert decode("alert", encode(a)) == a
 
 

@@ -19,7 +19,9 @@ def test_defaults_point_at_loopback() -> None:
 def test_file_then_environment_override(tmp_path: Path) -> None:
     cfg = tmp_path / "nv.yaml"
     cfg.write_text("kafka:\n  bootstrap: kafka:9092\n  partitions: 12\nredis:\n  url: redis://r:6379/1\n")
-    s = load_settings(cfg, environ={"NETVIGIL_KAFKA__PARTITIONS": "24", "NETVIGIL_COLLECTOR__V3_ONLY": "true"})
+    s = load_settings(
+        cfg, environ={"NETVIGIL_KAFKA__PARTITIONS": "24", "NETVIGIL_COLLECTOR__V3_ONLY": "true"}
+    )
     assert s.kafka.bootstrap == "kafka:9092"
     assert s.kafka.partitions == 24
     assert s.redis.url == "redis://r:6379/1"
@@ -65,8 +67,12 @@ def test_unknown_environment_key_is_refused() -> None:
 
 
 def test_secrets_are_masked() -> None:
-    s = load_settings(environ={"NETVIGIL_POSTGRES__DSN": "postgresql://u:hunter2@db:5432/nv",
-                               "NETVIGIL_REDIS__URL": "redis://:redispass@r:6379/0"})
+    s = load_settings(
+        environ={
+            "NETVIGIL_POSTGRES__DSN": "postgresql://u:hunter2@db:5432/nv",
+            "NETVIGIL_REDIS__URL": "redis://:redispass@r:6379/0",
+        }
+    )
     text = repr(s.masked())
     assert "hunter2" not in text and "redispass" not in text
     assert "postgresql://u:<secret>@db:5432/nv" in text
