@@ -130,6 +130,8 @@ class StreamSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     rules_file: str = "config/rules.yaml"
     notifications_file: str = "config/notifications.yaml"
     remediation_dir: str = "config/remediation"
+    # Overrides of the anomaly stage's knobs (streams/anomaly/config.py), e.g. forecast_min_span_s.
+    anomaly: dict[str, float | int | str] = msgspec.field(default_factory=dict)
 
 
 class AppSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -17,7 +17,7 @@ import click
 
 from netvigil.cli.demo_sink import sink
 from netvigil.cli.main import get_settings
-from netvigil.db import migrate
+from netvigil.db import connect, migrate
 from netvigil.settings import Settings, project_root
 from netvigil.stack import SERVICE_NAMES, StackError, services
 from netvigil.stack.base import Service
@@ -47,6 +47,33 @@ def _processes(settings: Settings) -> list[Service]:
     ]
 
 
+def _demo_model(settings: Settings) -> None:
+    """Register and promote a demo version of the online detector if none is in production.
+
+    The shipped detector learns for 150 points per series before it scores; at
+    the demo's 10-second polls that is 25 minutes. The demo version learns for
+    30 points, so anomalies can show within minutes -- and it shows the
+    registry doing its job (Models page, `netvigil models versions`).
+    """
+    from models.registry import production, promote, register
+
+    with connect(settings) as conn:
+        if production(conn, "online") is not None:
+            return
+        version = register(
+            conn,
+            "online",
+            "bank:default",
+            {"detector": "default", "overrides": {"warmup": 30}},
+            {"note": "demo: short warm-up for a simulated network"},
+            None,
+            "demo",
+        )
+        promote(conn, "online", version, "demo")
+        conn.commit()
+    click.echo(f"{'model':10} online v{version} (demo warm-up) promoted")
+
+
 @click.group()
 def demo() -> None:
     """Run the whole pipeline on a simulated network (what `make demo` does)."""
@@ -70,6 +97,7 @@ def up(ctx: click.Context) -> None:
         ensure_topics(settings)
         result = migrate(settings)
         click.echo(f"{'schema':10} ready ({result.path} PostgreSQL path)")
+        _demo_model(settings)
         for proc in _processes(settings):
             proc.start()
             click.echo(f"{proc.name:10} up    pid {proc.pid()}   log {proc.logfile}")

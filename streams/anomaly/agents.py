@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import mode
 
+from streams.anomaly.config import config_from_settings
 from streams.anomaly.stage import AnomalyStage
 
 if TYPE_CHECKING:
@@ -27,7 +28,12 @@ log = logging.getLogger(__name__)
 
 def register(app: NetvigilApp, settings: Settings) -> None:
     """Score every persisted batch; start and stop the stage with the worker."""
-    stage = AnomalyStage(settings, state_dir=Path(app.conf.datadir) / "anomaly", live=app.live_state())
+    stage = AnomalyStage(
+        settings,
+        config=config_from_settings(settings),
+        state_dir=Path(app.conf.datadir) / "anomaly",
+        live=app.live_state(),
+    )
     app.batch_processors.append(stage.process)
 
     @app.service

@@ -7,11 +7,15 @@ simulated scenario behaves like live data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING
 
 from netvigil.metrics import CATALOGUE
 
-__all__ = ["DEFAULT_THRESHOLDS", "AnomalyConfig"]
+if TYPE_CHECKING:
+    from netvigil.settings import Settings
+
+__all__ = ["DEFAULT_THRESHOLDS", "AnomalyConfig", "config_from_settings"]
 
 # Used when no threshold rule in the rules file/database covers a capacity metric.
 DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -57,3 +61,27 @@ class AnomalyConfig:
 
     def scored(self, metric: str, family: str) -> bool:
         return family in self.families and metric not in self.skip_metrics
+
+
+_TUNABLE = {f.name: f.type for f in fields(AnomalyConfig) if f.type in ("float", "int", "str")}
+
+
+def config_from_settings(settings: Settings) -> AnomalyConfig:
+    """The defaults with ``streams.anomaly`` overrides from the settings (e.g. the demo's short spans).
+
+    Only scalar knobs can be set there; an unknown one is a ConfigError naming it.
+    """
+    from netvigil.settings import ConfigError
+
+    overrides = dict(settings.streams.anomaly)
+    unknown = sorted(set(overrides) - set(_TUNABLE))
+    if unknown:
+        raise ConfigError(f"unknown key 'streams.anomaly.{unknown[0]}'; known: {', '.join(sorted(_TUNABLE))}")
+    typed: dict[str, float | int | str] = {}
+    for key, value in overrides.items():
+        kind = {"float": float, "int": int, "str": str}[_TUNABLE[key]]
+        try:
+            typed[key] = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"streams.anomaly.{key}: expected {_TUNABLE[key]}, got {value!r}") from None
+    return replace(AnomalyConfig(), **typed)  # type: ignore[arg-type]
