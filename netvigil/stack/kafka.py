@@ -35,7 +35,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from netvigil.kafka_admin import RoundTripError, broker_count, round_trip, run_sync
+from netvigil.kafka_admin import RoundTripError, broker_count, ensure_topics_async, round_trip, run_sync
 from netvigil.stack.base import Service, StackError, apt_install, port_open
 
 __all__ = ["KafkaService"]
@@ -273,9 +273,14 @@ class KafkaService(Service):
     def check(self) -> None:
         """Produce a unique record to ``<prefix>stack-check`` and read exactly it back."""
         try:
+            # Create the check topic first: producing to a missing topic makes aiokafka
+            # log an ERROR while the broker auto-creates it, which reads like a failure.
+            run_sync(ensure_topics_async(self.settings, {self.settings.topic(CHECK_TOPIC): 1}))
             run_sync(round_trip(self.bootstrap, self.settings.topic(CHECK_TOPIC), CHECK_TIMEOUT))
         except RoundTripError as exc:
             raise StackError(f"kafka: {exc}") from None
+        except Exception as exc:  # the admin client raises many kinds; the check reports one line
+            raise StackError(f"kafka: cannot create the check topic: {exc!r}") from None
 
     def _log_tail(self, lines: int = 3) -> str:
         """This run's first broker ERROR and its first cause, else the JVM's own output.
