@@ -337,7 +337,9 @@ class AnomalyStage:
         self._forecasts.append(
             (fc.series_id, fc.ts, horizon, fc.slope_per_s, fc.intercept, fc.threshold, crossing)
         )
-        firing = fc.eta_s is not None and fc.eta_s <= horizon
+        # Predictive means "before the static threshold": once the trend is already past
+        # it (eta 0) the threshold rule owns the condition and the prediction clears.
+        firing = fc.eta_s is not None and 0 < fc.eta_s <= horizon
         key = alert_key(f"predictive:{metric}", device, instance)
         if not firing and key not in self.alerts.engine.active:  # also right after a restart
             return
