@@ -77,8 +77,13 @@ async def _collect(settings: Settings, wanted: set[str], seconds: float) -> list
                     if rec.device.startswith("svc-"):
                         got.append(rec)
             assert not task.done(), task.exception()
+        # One endpoint per process: an earlier collector test in this process may own it,
+        # so ask where it is rather than assuming this test's port.
+        from ingest.metrics_http import ensure_metrics_server
+
+        port = ensure_metrics_server(settings)
         async with httpx.AsyncClient() as client:
-            metrics = (await client.get(f"http://127.0.0.1:{settings.collector.metrics_port}/metrics")).text
+            metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
