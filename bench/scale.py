@@ -54,6 +54,7 @@ from scale_stack import (
     spawn_netvigil,
     start_services,
     stop_proc,
+    stop_services,
     tree_cpu_s,
 )
 
@@ -288,6 +289,7 @@ def cli() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="minutes of load in each scale-out backlog")
     ap.add_argument("--workers", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2, 4])
     ap.add_argument("--live-seconds", type=float, default=75.0, help="0: no live phase")
+    ap.add_argument("--keep-stack", action="store_true", help="leave .local/scale running afterwards")
     ap.add_argument("--tag", default="", help="results go to bench/results/scale-TAG.json (experiments)")
     ap.add_argument(
         "--worker-agents", default=None, help="netvigil worker --agents (default: all registrars)"
@@ -299,7 +301,11 @@ def cli() -> None:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop workers
     t = time.monotonic()
-    out = asyncio.run(main(args))
+    try:
+        out = asyncio.run(main(args))
+    finally:
+        if not args.keep_stack:  # the private stack is ours: leave nothing running
+            stop_services(settings_of(own_env("scale", 31090, partitions=8)))
     out["run_s"] = round(time.monotonic() - t, 1)
     results = RESULTS.with_name(f"scale-{args.tag}.json") if args.tag else RESULTS
     results.parent.mkdir(parents=True, exist_ok=True)
