@@ -37,6 +37,9 @@ demo-down:
 
 # The suite starts its own isolated stack (.local/test, other ports) and stops it at the end.
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	NETVIGIL_TEST_STOP_STACK=1 $(BIN)/pytest -q -p no:cacheprovider tests
 
 test-unit: install
