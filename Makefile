@@ -40,7 +40,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	NETVIGIL_TEST_STOP_STACK=1 $(BIN)/pytest -q -p no:cacheprovider tests
+	NETVIGIL_TEST_STOP_STACK=1 NETVIGIL_CHAOS=1 $(BIN)/pytest -q -p no:cacheprovider tests
 
 test-unit: install
 	$(BIN)/pytest -q -m unit tests
