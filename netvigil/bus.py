@@ -10,6 +10,7 @@ topic but to the dead-letter topic with the reason: producers validate too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import Counter
@@ -23,7 +24,7 @@ from netvigil.records import Record, RecordError
 from netvigil.settings import Settings
 from netvigil.topics import TOPICS, dead_letter, encode, key_for
 
-__all__ = ["Publisher"]
+__all__ = ["Publisher", "start_publisher"]
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +132,29 @@ class Publisher:
 
     async def flush(self) -> None:
         await self._producer.flush()
+
+
+async def start_publisher(
+    settings: Settings, stop: asyncio.Event, client_id: str, **kw: Any
+) -> Publisher | None:
+    """A started Publisher, retrying while Kafka is unreachable (None if stopped first).
+
+    A collector started before its broker (a reboot, a deploy) waits for it
+    instead of exiting; each failed attempt is logged, with back-off to 30 s.
+    """
+    delay = 1.0
+    while not stop.is_set():
+        pub = Publisher(settings, client_id=client_id, **kw)
+        try:
+            await pub.start()
+            return pub
+        except Exception as exc:  # aiokafka: KafkaConnectionError and friends
+            log.warning(
+                "Kafka %s not reachable (%s); retrying in %.0f s", settings.kafka.bootstrap, exc, delay
+            )
+            with contextlib.suppress(Exception):
+                await pub.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, 30.0)
+    return None

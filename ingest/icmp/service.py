@@ -15,7 +15,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 import psycopg
 from prometheus_client import Counter, Gauge
@@ -23,7 +22,7 @@ from prometheus_client import Counter, Gauge
 from ingest.icmp.engine import IcmpEngine
 from ingest.icmp.prober import ping_targets
 from ingest.metrics_http import ensure_metrics_server
-from netvigil.bus import Publisher
+from netvigil.bus import start_publisher
 from netvigil.inventory import Device, load_devices
 from netvigil.records import PingResult
 from netvigil.settings import Settings
@@ -37,30 +36,6 @@ _RESULTS = Counter("netvigil_icmp_results", "PingResults published", ["status"])
 _PUBLISH_ERRORS = Counter("netvigil_icmp_publish_errors", "PingResults that could not be published")
 _TARGETS = Gauge("netvigil_icmp_targets", "Targets in the last cycle")
 _CYCLE_SECONDS = Gauge("netvigil_icmp_cycle_seconds", "Duration of the last probe cycle")
-
-
-async def _publisher(settings: Settings, stop: asyncio.Event, client_id: str, **kw: Any) -> Publisher | None:
-    """A started Publisher, retrying while Kafka is unreachable (None if stopped first).
-
-    A collector started before its broker (a reboot, a deploy) waits for it
-    instead of exiting; each failed attempt is logged.
-    """
-    delay = 1.0
-    while not stop.is_set():
-        pub = Publisher(settings, client_id=client_id, **kw)
-        try:
-            await pub.start()
-            return pub
-        except Exception as exc:  # aiokafka: KafkaConnectionError and friends
-            log.warning(
-                "Kafka %s not reachable (%s); retrying in %.0f s", settings.kafka.bootstrap, exc, delay
-            )
-            with contextlib.suppress(Exception):
-                await pub.stop()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, 30.0)
-    return None
 
 
 def _load(settings: Settings) -> list[Device]:
@@ -97,7 +72,7 @@ async def serve(
     ensure_metrics_server(settings)
     devices: list[Device] = []
     period = settings.collector.ping_cycle
-    pub = await _publisher(settings, stop, "netvigil-icmp")
+    pub = await start_publisher(settings, stop, "netvigil-icmp")
     if pub is None:
         return
     async with IcmpEngine() as engine:

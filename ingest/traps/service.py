@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 import psycopg
 
@@ -20,7 +19,7 @@ from ingest.traps.metrics import TrapStats
 from ingest.traps.oids import OidNames
 from ingest.traps.receiver import ORIGIN, DeadLetterItem, Outbound, TrapItem, TrapReceiver, open_socket
 from ingest.traps.v3 import V3Bridge
-from netvigil.bus import Publisher
+from netvigil.bus import Publisher, start_publisher
 from netvigil.inventory import AddressIndex, Device, load_devices
 from netvigil.settings import Settings
 
@@ -35,30 +34,6 @@ INFLIGHT_INFORMS = 1000
 def _load_devices(settings: Settings) -> list[Device]:
     with psycopg.connect(settings.postgres.dsn, connect_timeout=5) as conn:
         return load_devices(conn, enabled_only=True)
-
-
-async def _publisher(settings: Settings, stop: asyncio.Event, client_id: str, **kw: Any) -> Publisher | None:
-    """A started Publisher, retrying while Kafka is unreachable (None if stopped first).
-
-    A collector started before its broker (a reboot, a deploy) waits for it
-    instead of exiting; each failed attempt is logged.
-    """
-    delay = 1.0
-    while not stop.is_set():
-        pub = Publisher(settings, client_id=client_id, **kw)
-        try:
-            await pub.start()
-            return pub
-        except Exception as exc:  # aiokafka: KafkaConnectionError and friends
-            log.warning(
-                "Kafka %s not reachable (%s); retrying in %.0f s", settings.kafka.bootstrap, exc, delay
-            )
-            with contextlib.suppress(Exception):
-                await pub.stop()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, 30.0)
-    return None
 
 
 class TrapService:
@@ -88,7 +63,7 @@ class TrapService:
         sock = open_socket(self.settings.collector.bind, self.port)
         self.port = sock.getsockname()[1]
         loop = asyncio.get_running_loop()
-        pub = await _publisher(self.settings, stop, "netvigil-traps", linger_ms=5)
+        pub = await start_publisher(self.settings, stop, "netvigil-traps", linger_ms=5)
         if pub is None:  # stopped before Kafka ever answered
             sock.close()
             if bridge is not None:
