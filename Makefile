@@ -41,7 +41,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	NETVIGIL_TEST_STOP_STACK=1 $(BIN)/pytest -q -p no:cacheprovider tests --ignore=tests/chaos
+	NV_TEST_STOP_STACK=1 $(BIN)/pytest -q -p no:cacheprovider tests --ignore=tests/chaos
 	$(BIN)/pytest -q -p no:cacheprovider tests/chaos
 
 test-unit: install

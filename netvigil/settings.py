@@ -221,6 +221,10 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         if not name.startswith("NETVIGIL_") or name == "NETVIGIL_CONFIG":
             continue
         path = name[len("NETVIGIL_") :].lower().split("__")
+        if len(path) == 1 and path[0] not in _TOP_LEVEL:
+            # Not a setting: only SECTION__KEY names and the top-level keys are.
+            # (NETVIGIL_DB_PASSWORD, for one, feeds docker-compose, not us.)
+            continue
         value: Any = yaml.safe_load(raw) if raw.strip() else raw
         if isinstance(value, dict | list) or value is None:
             value = raw
@@ -231,6 +235,9 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
                 raise ConfigError(f"environment variable {name} conflicts with another")
         node[path[-1]] = value
     return out
+
+
+_TOP_LEVEL = frozenset({"log_level"})
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -86,8 +86,8 @@ def pg_stack(settings: Settings) -> Iterator[Settings]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """`make test` stops the test stack at the end (NETVIGIL_TEST_STOP_STACK=1)."""
-    if os.environ.get("NETVIGIL_TEST_STOP_STACK") != "1":
+    """`make test` stops the test stack at the end (NV_TEST_STOP_STACK=1)."""
+    if os.environ.get("NV_TEST_STOP_STACK") != "1":
         return
     if hasattr(session.config, "workerinput"):
         return

@@ -28,14 +28,14 @@ from netvigil.inventory import Credentials, Device, upsert_device
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run only when asked: ``make test-chaos`` (a path naming tests/chaos) or NETVIGIL_CHAOS=1.
+    """Run only when asked: ``make test-chaos`` (a path naming tests/chaos) or NV_CHAOS=1.
 
     They take minutes and kill services, so a plain ``pytest tests`` deselects
     them (reported as deselected, not skipped) until CI decides to include them.
     """
     import os
 
-    asked = os.environ.get("NETVIGIL_CHAOS") == "1" or any("chaos" in str(a) for a in config.args)
+    asked = os.environ.get("NV_CHAOS") == "1" or any("chaos" in str(a) for a in config.args)
     if asked:
         for item in items:
             if "/chaos/" in str(item.fspath):

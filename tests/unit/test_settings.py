@@ -77,3 +77,11 @@ def test_secrets_are_masked() -> None:
     assert "hunter2" not in text and "redispass" not in text
     assert "postgresql://u:<secret>@db:5432/nv" in text
     assert mask_url("redis://r:6379/0") == "redis://r:6379/0"
+
+
+def test_environment_names_without_a_section_are_not_settings() -> None:
+    """NETVIGIL_DB_PASSWORD (docker-compose) or NV-style flags must not break loading."""
+    s = load_settings(
+        environ={"NETVIGIL_DB_PASSWORD": "x", "NETVIGIL_TEST_STOP_STACK": "1", "NETVIGIL_LOG_LEVEL": "DEBUG"}
+    )
+    assert s.log_level == "DEBUG"
