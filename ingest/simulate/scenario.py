@@ -166,10 +166,11 @@ class Scenario:
         elif step.action == "disk_fill" and state is not None:
             rec = self._recs[step.device]
             span = max(p["until"] - step.at, 1.0)
-            rate = (rec.disk_size - rec.disk_used) / span
-            state.set(
-                "disk", {"initial": rec.disk_used, "rate": rate, "since": time.time(), "max": rec.disk_size}
-            )
+            # Start from at most half full, so the fill crosses the disk thresholds during
+            # the run and a predictive alert has room to fire before the static one.
+            initial = min(rec.disk_used, rec.disk_size // 2)
+            rate = (rec.disk_size - initial) / span
+            state.set("disk", {"initial": initial, "rate": rate, "since": time.time(), "max": rec.disk_size})
         elif step.action == "reboot" and step.device in self._snmpd:
             await asyncio.to_thread(self._snmpd[step.device].restart)
             self._count_trap(await send_trap("coldStart", source=dev.address, target=self.trap_target))
