@@ -16,6 +16,18 @@ import numpy as np
 LOG_FLOOR = np.log(1e-10)
 
 
+def _erfc_poly(t: np.ndarray) -> np.ndarray:
+    """The Numerical Recipes polynomial shared by :func:`erfc` and :func:`log10_tail`."""
+    coefficients = (
+        -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
+        0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277,
+    )  # fmt: skip
+    acc = np.full_like(t, coefficients[-1])
+    for c in coefficients[-2::-1]:
+        acc = c + t * acc
+    return acc
+
+
 def erfc(x: np.ndarray) -> np.ndarray:
     """Complementary error function with < 1.2e-7 *relative* error (Numerical Recipes).
 
@@ -25,23 +37,7 @@ def erfc(x: np.ndarray) -> np.ndarray:
     """
     z = np.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = -1.26551223 + t * (
-        1.00002368
-        + t
-        * (
-            0.37409196
-            + t
-            * (
-                0.09678418
-                + t
-                * (
-                    -0.18628806
-                    + t
-                    * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))
-                )
-            )
-        )
-    )
+    poly = _erfc_poly(t)
     ans = t * np.exp(-z * z + poly)
     return np.asarray(np.where(x >= 0, ans, 2.0 - ans))
 
@@ -55,23 +51,7 @@ def log10_tail(z: np.ndarray) -> np.ndarray:
     """``log10 P(Z > z)`` computed in log space, so it never saturates (z = 40 is fine)."""
     u = np.abs(z) / np.sqrt(2.0)
     t = 1.0 / (1.0 + 0.5 * u)
-    poly = -1.26551223 + t * (
-        1.00002368
-        + t
-        * (
-            0.37409196
-            + t
-            * (
-                0.09678418
-                + t
-                * (
-                    -0.18628806
-                    + t
-                    * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))
-                )
-            )
-        )
-    )
+    poly = _erfc_poly(t)
     log_upper = np.log(0.5 * t) - u * u + poly  # ln P(Z > |z|)
     ln_tail = np.where(z >= 0, log_upper, np.log1p(-np.exp(np.minimum(log_upper, -1e-12))))
     return np.asarray(ln_tail / np.log(10.0))
