@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from udp_limit import raw_reader
 
 from ingest.syslog.parse import parse
 from ingest.syslog.service import receiver
@@ -110,28 +111,12 @@ def kernel_udp_drops() -> int:
 
 def limit_raw_reader(count: int) -> dict[str, Any]:
     """A trivial Python socket reader: datagrams/s it takes off the socket, unpaced sender."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(1.0)
-    buf = bytearray(65536)
-    proc, ready, _ = _start(_udp_sender, sock.getsockname()[1], count, 0.0)
-    ready.set()
-    got = 0
-    first = last = 0.0
-    while got < count:
-        try:
-            sock.recv_into(buf)
-        except TimeoutError:
-            break
-        last = time.perf_counter()
-        if not got:
-            first = last
-        got += 1
-    proc.join()
-    sock.close()
-    secs = max(last - first, 1e-9)
-    return {"received": got, "lost": count - got, "rate": round(got / secs)}
+
+    def start(port: int) -> tuple[Any, Any]:
+        proc, ready, _ = _start(_udp_sender, port, count, 0.0)
+        return proc, ready
+
+    return raw_reader(count, start)
 
 
 def limit_parser(n: int = 100_000) -> float:

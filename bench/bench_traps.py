@@ -41,6 +41,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from udp_limit import raw_reader  # noqa: E402
+
 from ingest.snmp.ber import Message, Pdu, decode_message, encode_message  # noqa: E402
 from ingest.traps.convert import build_trap  # noqa: E402
 from ingest.traps.oids import OidNames  # noqa: E402
@@ -109,27 +111,11 @@ def kernel_udp_drops() -> int:
 
 
 def limit_raw_reader(count: int) -> dict[str, Any]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)  # SO_RCVBUFFORCE, as the receiver does
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(1.0)
-    buf = bytearray(65536)
-    proc, ready, _ = _start(sock.getsockname()[1], count, 0.0)
-    ready.set()
-    got = 0
-    first = last = 0.0
-    while got < count:
-        try:
-            sock.recv_into(buf)
-        except TimeoutError:
-            break
-        last = time.perf_counter()
-        if not got:
-            first = last
-        got += 1
-    proc.join()
-    sock.close()
-    return {"received": got, "lost": count - got, "rate": round(got / max(last - first, 1e-9))}
+    def start(port: int) -> tuple[Any, Any]:
+        proc, ready, _ = _start(port, count, 0.0)
+        return proc, ready
+
+    return raw_reader(count, start)
 
 
 def decode_only(n: int = 50_000) -> int:
