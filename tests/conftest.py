@@ -13,26 +13,34 @@ from collections.abc import Iterator
 
 import pytest
 
-# Set before anything loads settings.
+# Set before anything loads settings. NV_TEST_PORT_SHIFT moves every port (and the stack
+# directory) so two checkouts on one machine can run their suites side by side.
+_SHIFT = int(os.environ.get("NV_TEST_PORT_SHIFT", "0"))
+
+
+def _p(port: int) -> str:
+    return str(port + _SHIFT)
+
+
 TEST_ENV = {
-    "NETVIGIL_STACK__HOME": ".local/test",
-    "NETVIGIL_STACK__KAFKA_PORT": "29092",
-    "NETVIGIL_STACK__KAFKA_CONTROLLER_PORT": "29093",
-    "NETVIGIL_STACK__POSTGRES_PORT": "25432",
-    "NETVIGIL_STACK__REDIS_PORT": "26379",
-    "NETVIGIL_KAFKA__BOOTSTRAP": "127.0.0.1:29092",
+    "NETVIGIL_STACK__HOME": ".local/test" if not _SHIFT else f".local/test{_SHIFT}",
+    "NETVIGIL_STACK__KAFKA_PORT": _p(29092),
+    "NETVIGIL_STACK__KAFKA_CONTROLLER_PORT": _p(29093),
+    "NETVIGIL_STACK__POSTGRES_PORT": _p(25432),
+    "NETVIGIL_STACK__REDIS_PORT": _p(26379),
+    "NETVIGIL_KAFKA__BOOTSTRAP": f"127.0.0.1:{_p(29092)}",
     "NETVIGIL_KAFKA__TOPIC_PREFIX": "test.",
     "NETVIGIL_KAFKA__PARTITIONS": "3",
-    "NETVIGIL_POSTGRES__DSN": "postgresql://netvigil:netvigil@127.0.0.1:25432/netvigil_test",
-    "NETVIGIL_POSTGRES__READONLY_DSN": "postgresql://netvigil_ro:netvigil_ro@127.0.0.1:25432/netvigil_test",
-    "NETVIGIL_REDIS__URL": "redis://127.0.0.1:26379/0",
-    "NETVIGIL_STREAMS__WEB_PORT": "26066",
-    "NETVIGIL_STREAMS__METRICS_PORT": "29402",
-    "NETVIGIL_COLLECTOR__METRICS_PORT": "29401",
-    "NETVIGIL_COLLECTOR__TRAP_PORT": "21162",
-    "NETVIGIL_COLLECTOR__SYSLOG_UDP_PORT": "21514",
-    "NETVIGIL_COLLECTOR__SYSLOG_TCP_PORT": "21514",
-    "NETVIGIL_APP__PORT": "28501",
+    "NETVIGIL_POSTGRES__DSN": f"postgresql://netvigil:netvigil@127.0.0.1:{_p(25432)}/netvigil_test",
+    "NETVIGIL_POSTGRES__READONLY_DSN": f"postgresql://netvigil_ro:netvigil_ro@127.0.0.1:{_p(25432)}/netvigil_test",
+    "NETVIGIL_REDIS__URL": f"redis://127.0.0.1:{_p(26379)}/0",
+    "NETVIGIL_STREAMS__WEB_PORT": _p(26066),
+    "NETVIGIL_STREAMS__METRICS_PORT": _p(29402),
+    "NETVIGIL_COLLECTOR__METRICS_PORT": _p(29401),
+    "NETVIGIL_COLLECTOR__TRAP_PORT": _p(21162),
+    "NETVIGIL_COLLECTOR__SYSLOG_UDP_PORT": _p(21514),
+    "NETVIGIL_COLLECTOR__SYSLOG_TCP_PORT": _p(21514),
+    "NETVIGIL_APP__PORT": _p(28501),
 }
 for _k, _v in TEST_ENV.items():
     os.environ[_k] = _v
