@@ -11,6 +11,13 @@ the lifecycle unit-testable with plain timestamps.
 Flapping: more than ``flap_changes`` condition changes of one key within
 ``flap_window`` seconds make it one flapping alert; it is notified once and
 muted until the key has been stable for ``flap_stable`` seconds.
+
+No data: a clear whose reason is "no data" (the evaluator saw the series go
+silent, see :mod:`streams.alerting.nodata`) resolves the alert at once with
+that reason and a ``nodata`` timeline event, even when flapping: silence is
+not a condition change, and waiting for "stable after flapping" would hide
+why it ended. :meth:`Engine.unreachable` is what the sweep asks so that a
+device that is down (or behind a parent that is down) keeps its alerts.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 import msgspec
 
 from netvigil.records import SEVERITIES, Alert, AlertTransition
-from streams.alerting.evaluate import Signal
+from streams.alerting.evaluate import NO_DATA, Signal
 from streams.alerting.model import Event, Notification, Outcome, Policy, Silence
 from streams.alerting.rules import Rule
 
@@ -94,9 +101,24 @@ class Engine:
                 self._open(sig, out)
             else:
                 self._refire(t, sig, out)
+        elif t is not None and sig.reason == NO_DATA:
+            t.condition, t.last_signal = False, sig.ts
+            out.events.append(Event(sig.key, sig.ts, "nodata", dict(sig.detail)))
+            self._resolve(t, sig.ts, NO_DATA, out)
         elif t is not None:
-            self._clear(t, sig.ts, out)
+            self._clear(t, sig.ts, out, sig.reason or "condition cleared")
         return out
+
+    def unreachable(self, device: str) -> bool:
+        """The device or one of its ancestors has an active device-down alert."""
+        seen: set[str] = set()
+        node: str | None = device
+        while node and node not in seen:
+            if node in self._down:
+                return True
+            seen.add(node)
+            node = self.parents.get(node)
+        return False
 
     def acknowledge(self, key: str, actor: str, now: float) -> Outcome:
         """The app acknowledged ``key`` (and wrote the 'ack' event): adopt it, no renotify."""
@@ -233,7 +255,7 @@ class Engine:
         if t.alert.state == "open":
             self._notify(t, "firing", "flapping", out)
 
-    def _clear(self, t: _Tracked, now: float, out: Outcome) -> None:
+    def _clear(self, t: _Tracked, now: float, out: Outcome, reason: str = "condition cleared") -> None:
         changed = t.condition
         t.condition, t.last_signal = False, now
         flapping = self._flapping(t.alert.key, now, changed)
@@ -242,7 +264,7 @@ class Engine:
         if flapping:
             self._start_flapping(t, now, out)
             return
-        self._resolve(t, now, "condition cleared", out)
+        self._resolve(t, now, reason, out)
 
     def _resolve(self, t: _Tracked, now: float, reason: str, out: Outcome) -> None:
         key = t.alert.key

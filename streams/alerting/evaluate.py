@@ -6,59 +6,29 @@ active (hysteresis), the previous value of a series (rate of change) and how
 many ping cycles in a row were lost. It emits a signal only when something
 matters: a condition that starts or keeps firing (the engine deduplicates
 them into one alert) or one that clears.
+
+Absence of data (the ``nodata`` limits and rules) is decided by
+:class:`streams.alerting.nodata.NoDataSweep`, which this class extends; the
+pending ``for`` timers are reported for persistence (:meth:`take_timers`) so
+a new leader resumes them instead of starting them over.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from netvigil.records import MetricBatch, PingResult, SyslogMessage, Trap
+from streams.alerting.nodata import NO_DATA, NoDataSweep, Series, Timer
 from streams.alerting.rules import Rule, RuleSet
+from streams.alerting.signal import Signal, alert_key
 
-__all__ = ["Evaluator", "Signal", "alert_key"]
+__all__ = ["NO_DATA", "Evaluator", "Signal", "Timer", "alert_key"]
 
 LINK_DOWN = ("linkDown", "1.3.6.1.6.3.1.1.5.3")
 LINK_UP = ("linkUp", "1.3.6.1.6.3.1.1.5.4")
 _ADMIN_DOWN = re.compile(r"^(2|down)\b")
 _IFINDEX = re.compile(r"(?:ifIndex|1\.3\.6\.1\.2\.1\.2\.2\.1\.1)\.(\d+)$")
-
-
-def alert_key(rule: str, device: str, instance: str) -> str:
-    """The dedup key: one alert per rule, device and instance."""
-    return f"{rule}/{device}/{instance}"
-
-
-@dataclass(frozen=True)
-class Signal:
-    """A rule's verdict on one series: firing at a severity, or cleared."""
-
-    rule: str
-    device: str
-    instance: str
-    firing: bool
-    ts: float
-    severity: str = "warning"
-    metric: str = ""
-    kind: str = "threshold"
-    value: float | None = None
-    threshold: float | None = None
-    summary: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        return alert_key(self.rule, self.device, self.instance)
-
-
-@dataclass
-class _Series:
-    breach_since: float | None = None
-    active: bool = False
-    last_value: float | None = None
-    last_ts: float | None = None
-    lost_cycles: int = 0
 
 
 def _fmt(rule: Rule, default: str, **values: object) -> str:
@@ -69,26 +39,33 @@ def _fmt(rule: Rule, default: str, **values: object) -> str:
         return default.format(**values)
 
 
-class Evaluator:
-    """Holds per-series state; ``tags_of(device)`` gives inventory tags for selectors."""
+class Evaluator(NoDataSweep):
+    """Holds per-series state; ``device_tags`` gives inventory tags for selectors."""
 
     def __init__(self, rules: RuleSet, device_tags: dict[str, dict[str, str]] | None = None) -> None:
+        super().__init__()
         self.device_tags: dict[str, dict[str, str]] = device_tags or {}
-        self._state: dict[tuple[str, str, str], _Series] = {}
         self.set_rules(rules)
 
     def set_rules(self, rules: RuleSet) -> None:
         self.rules = rules
         self._by_metric = rules.by_metric()
-        names = {r.name for r in rules.rules}
-        self._state = {k: v for k, v in self._state.items() if k[0] in names}
+        self._by_name = {r.name: r for r in rules.rules}
+        self._device_nodata = [r for r in rules.of_type("nodata") if not r.metric]
+        dropped = [k for k in self._state if k[0] not in self._by_name]
+        for key in dropped:
+            if self._state[key].breach_since is not None:
+                self._timers[key] = None  # the rule is gone: so is its persisted timer
+            del self._state[key]
 
-    def restore(self, active: Iterable[tuple[str, str, str]]) -> None:
+    def restore(self, active: Iterable[tuple[str, str, str]], now: float | None = None) -> None:
         """Mark (rule, device, instance) conditions active after a restart.
 
         The engine reloads its open alerts from PostgreSQL; without this the
         evaluator would not know they were firing and would never send the
-        clear that resolves them.
+        clear that resolves them. ``now`` starts their no-data clock: the
+        previous leader's last sample time is not known, so a series that
+        went silent before the restart resolves one limit after it.
         """
         for rule, device, instance in active:
             st = self._series(rule, device, instance)
@@ -96,18 +73,19 @@ class Evaluator:
             rule_def = self.rules.get(rule)
             if rule_def is not None and rule_def.type == "device_down":
                 st.lost_cycles = rule_def.cycles
-
-    def _series(self, rule: str, device: str, instance: str) -> _Series:
-        key = (rule, device, instance)
-        st = self._state.get(key)
-        if st is None:
-            st = self._state[key] = _Series()
-        return st
+            if rule_def is not None and rule_def.type in ("threshold", "rate") and now is not None:
+                st.seen = now
 
     # -- metrics ---------------------------------------------------------
     def metrics(self, batch: MetricBatch) -> list[Signal]:
         out: list[Signal] = []
+        self.advance(batch.ts)
         tags = self.device_tags.get(batch.device, {})
+        for rule in self._device_nodata:
+            if rule.source in ("any", batch.source) and rule.match.matches(batch.device, "", tags):
+                back = self.data_back(rule, batch.device, "", batch.ts)
+                if back is not None:
+                    out.append(back)
         admin_down: set[str] | None = None
         for m in batch.metrics:
             rules = self._by_metric.get(m.metric)
@@ -124,7 +102,14 @@ class Evaluator:
             for rule in rules:
                 if not rule.match.matches(batch.device, m.instance, tags):
                     continue
+                if rule.type == "nodata":
+                    if rule.source in ("any", batch.source):
+                        back = self.data_back(rule, batch.device, m.instance, batch.ts)
+                        if back is not None:
+                            out.append(back)
+                    continue
                 if batch.flags and f"{m.metric}|{m.instance}" in batch.flags:  # streams.rates.flag_key
+                    self.arrive(rule, batch.device, m.instance, batch.ts)  # untrusted, but data
                     continue  # a value the stream does not trust is not alerted on
                 sig = self._metric(rule, batch.device, m.instance, m.metric, value, batch.ts)
                 if sig is not None:
@@ -134,7 +119,8 @@ class Evaluator:
     def _metric(
         self, rule: Rule, device: str, instance: str, metric: str, value: float, ts: float
     ) -> Signal | None:
-        st = self._series(rule.name, device, instance)
+        st = self.arrive(rule, device, instance, ts)
+        key = (rule.name, device, instance)
         if rule.type == "interface_down":
             down = int(value) == 2
             return self._edge(rule, st, device, instance, down, ts, metric, value, "event")
@@ -147,7 +133,8 @@ class Evaluator:
         hit = rule.level_for(value)
         if hit is not None:
             if st.breach_since is None:
-                st.breach_since = ts
+                self._since(key, st, ts, rule)
+            assert st.breach_since is not None
             if ts - st.breach_since < rule.for_s and not st.active:
                 return None
             st.active = True
@@ -180,7 +167,7 @@ class Evaluator:
             )
         if st.active and not rule.cleared(value):
             return None  # between the clear level and the first level: hysteresis holds
-        st.breach_since = None
+        self._since(key, st, None, rule)
         if st.active:
             st.active = False
             return Signal(rule.name, device, instance, False, ts, metric=metric, value=value, tags=rule.tags)
@@ -189,7 +176,7 @@ class Evaluator:
     def _edge(
         self,
         rule: Rule,
-        st: _Series,
+        st: Series,
         device: str,
         instance: str,
         bad: bool,
@@ -227,6 +214,7 @@ class Evaluator:
     # -- ping --------------------------------------------------------------
     def ping(self, result: PingResult) -> list[Signal]:
         out: list[Signal] = []
+        self.advance(result.ts)
         tags = self.device_tags.get(result.device, {})
         for rule in self.rules.of_type("device_down"):
             if not rule.match.matches(result.device, "", tags):
@@ -253,6 +241,7 @@ class Evaluator:
     # -- traps -------------------------------------------------------------
     def trap(self, trap: Trap) -> list[Signal]:
         out: list[Signal] = []
+        self.advance(trap.ts)
         device = trap.device or trap.source.rsplit(":", 1)[0]
         tags = self.device_tags.get(device, {})
         names = {trap.trap_name, trap.trap_oid, trap.trap_oid.lstrip(".")}
@@ -298,6 +287,7 @@ class Evaluator:
     # -- syslog ------------------------------------------------------------
     def syslog(self, msg: SyslogMessage) -> list[Signal]:
         out: list[Signal] = []
+        self.advance(msg.ts)
         device = msg.device or msg.hostname or msg.source.rsplit(":", 1)[0]
         tags = self.device_tags.get(device, {})
         for rule in self.rules.of_type("syslog"):

@@ -18,7 +18,16 @@ Rule types:
   status 1 or linkUp;
 - ``trap``: a trap by name or OID with optional varbind regexes;
 - ``syslog``: a message with severity <= ``max_severity`` and regexes on
-  message and app.
+  message and app;
+- ``nodata``: a device (or, with ``metric``, each matching series) sent
+  nothing for ``nodata``; resolves when data returns (see
+  :mod:`streams.alerting.nodata` for the semantics).
+
+``nodata`` on a threshold or rate rule is the staleness limit: an open alert
+whose series stays silent that long resolves with reason "no data" instead of
+staying open forever. Its value is a duration (``"10m"``), a number of the
+device's poll intervals (``"3x"``) or ``"off"``; without it the policy's
+``nodata`` default applies.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from netvigil.records import SEVERITIES
 __all__ = [
     "LEVELS",
     "LifecyclePolicy",
+    "NoData",
     "Remediation",
     "Rule",
     "RuleError",
@@ -44,14 +54,16 @@ __all__ = [
     "load_rule_file",
     "merge",
     "parse_duration",
+    "parse_nodata",
     "parse_rule",
     "parse_rules",
 ]
 
 LEVELS: tuple[str, ...] = ("warning", "minor", "major", "critical")
-RuleType = Literal["threshold", "rate", "device_down", "interface_down", "trap", "syslog"]
+RuleType = Literal["threshold", "rate", "device_down", "interface_down", "trap", "syslog", "nodata"]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_POLLS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*$")
 
 
 class RuleError(ValueError):
@@ -70,6 +82,44 @@ def parse_duration(value: Any, where: str) -> float:
     if not m:
         raise RuleError(f"{where}: not a duration: {value!r} (use 30, '30s', '5m', '1h')")
     return float(m.group(1)) * _UNIT[m.group(2)]
+
+
+class NoData(msgspec.Struct, frozen=True):
+    """How long a series may stay silent: ``seconds``, or ``polls`` poll intervals; both 0 = off.
+
+    Poll intervals, because a fixed time is wrong for devices polled every
+    10 s and every 5 min alike (Prometheus uses a fixed 5 min and documents
+    the problem); the interval is the device's ``poll_interval`` in the
+    inventory, or the collector default when the device is not there.
+    """
+
+    seconds: float = 0.0
+    polls: float = 0.0
+
+    def limit(self, poll_interval: float) -> float | None:
+        """Seconds of silence allowed for a device polled every ``poll_interval``; None = off."""
+        if self.polls > 0:
+            return self.polls * poll_interval
+        return self.seconds if self.seconds > 0 else None
+
+
+def parse_nodata(value: Any, where: str) -> NoData:
+    """``"10m"``/``600`` (a duration), ``"3x"`` (three poll intervals) or ``"off"`` -> NoData."""
+    if isinstance(value, str) and value.strip().lower() == "off":
+        return NoData()
+    if isinstance(value, str) and (m := _POLLS.match(value)):
+        if float(m.group(1)) <= 0:
+            raise RuleError(f"{where}: must be more than 0x (use 'off' to disable)")
+        return NoData(polls=float(m.group(1)))
+    try:
+        seconds = parse_duration(value, where)
+    except RuleError:
+        raise RuleError(
+            f"{where}: not a no-data limit: {value!r} (use '10m', '3x' for 3 poll intervals, or 'off')"
+        ) from None
+    if seconds <= 0:
+        raise RuleError(f"{where}: must be more than 0 (use 'off' to disable)")
+    return NoData(seconds=seconds)
 
 
 class Selector(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -117,6 +167,8 @@ class _RawRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, rename=
     summary: str = ""
     tags: dict[str, str] = msgspec.field(default_factory=dict)
     remediation: Remediation | None = None
+    nodata: float | str | None = None
+    source: Literal["any", "snmp", "icmp"] = "any"
 
 
 class Rule(msgspec.Struct, kw_only=True, frozen=True):
@@ -143,6 +195,8 @@ class Rule(msgspec.Struct, kw_only=True, frozen=True):
     summary: str
     tags: dict[str, str]
     remediation: Remediation | None
+    nodata: NoData | None = None  # None: the policy's default
+    source: str = "any"  # nodata rules: which metric batches count as data
 
     def level_for(self, value: float) -> tuple[str, float] | None:
         """The most severe level ``value`` breaches, or None."""
@@ -202,6 +256,13 @@ def _finish(raw: _RawRule) -> Rule:
     _check_regex(n, "app", raw.app)
     for k, v in raw.varbinds.items():
         _check_regex(n, f"varbinds.{k}", v)
+    if raw.nodata is not None and raw.type not in ("threshold", "rate", "nodata"):
+        raise RuleError(f"rule {n!r}: key 'nodata' applies to threshold, rate and nodata rules only")
+    if raw.source != "any" and raw.type != "nodata":
+        raise RuleError(f"rule {n!r}: key 'source' applies to nodata rules only")
+    nodata = None if raw.nodata is None else parse_nodata(raw.nodata, f"rule {n!r}: key 'nodata'")
+    if raw.type == "nodata" and nodata is not None and nodata.limit(1.0) is None:
+        raise RuleError(f"rule {n!r}: key 'nodata': cannot be 'off' on a nodata rule (disable the rule)")
     if raw.severity not in SEVERITIES:
         raise RuleError(f"rule {n!r}: key 'severity': unknown severity {raw.severity!r}")
     return Rule(
@@ -230,6 +291,8 @@ def _finish(raw: _RawRule) -> Rule:
         summary=raw.summary,
         tags=dict(raw.tags),
         remediation=raw.remediation,
+        nodata=nodata,
+        source=raw.source,
     )
 
 
@@ -266,6 +329,10 @@ class LifecyclePolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, 
     flap_window: float | str = "10m"
     flap_stable: float | str = "5m"  # quiet time before a flapping alert counts as stable
     escalate_after: float | str | None = None  # default for rules without escalate_after
+    nodata: float | str = "3x"  # default for threshold/rate/nodata rules without nodata
+
+    def nodata_default(self) -> NoData:
+        return parse_nodata(self.nodata, "policy: key 'nodata'")
 
     def seconds(self) -> tuple[int, float, float, float | None]:
         """(flap_changes, flap_window, flap_stable, escalate_after) with durations in seconds."""
@@ -292,6 +359,8 @@ class RuleSet(msgspec.Struct, frozen=True):
                 out.setdefault(r.metric, []).append(r)
             elif r.type == "interface_down":
                 out.setdefault("if_oper_status", []).append(r)
+            elif r.type == "nodata" and r.metric:
+                out.setdefault(r.metric, []).append(r)
         return out
 
     def of_type(self, *types: str) -> list[Rule]:
@@ -315,6 +384,7 @@ def parse_rules(data: Any, source: str = "rules") -> RuleSet:
     except msgspec.ValidationError as exc:
         raise RuleError(f"{source}: policy: {exc}") from None
     policy.seconds()  # duration errors now, not at use
+    policy.nodata_default()
     if policy.flap_changes < 1:
         raise RuleError(f"{source}: policy: key 'flap_changes' must be at least 1")
     items = data.get("rules") or []

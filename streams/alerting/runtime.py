@@ -62,6 +62,7 @@ class AlertRuntime:
         self.rules = RuleSet()
         self._rules_sig: Any = None
         self.evaluator = Evaluator(self.rules)
+        self.evaluator.default_interval = settings.collector.poll_interval
         self.engine = Engine(policy, rule_of=lambda n: self.rules.get(n))
         self._policy_fixed = (
             policy is not None
@@ -90,6 +91,8 @@ class AlertRuntime:
         self._db_down = False
         self.reassert_interval = 30.0
         self._last_reassert = time.monotonic()
+        self.sweep_interval = 5.0  # how often silent series are looked for (see streams.alerting.nodata)
+        self._last_sweep = 0.0
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> None:
@@ -99,7 +102,8 @@ class AlertRuntime:
             self.engine.load(alerts, escalated)
             log.info("alert engine rebuilt: %d active alerts", len(self.engine.active))
             self.evaluator.restore(
-                (t.alert.rule, t.alert.device, t.alert.instance) for t in self.engine.active.values()
+                ((t.alert.rule, t.alert.device, t.alert.instance) for t in self.engine.active.values()),
+                time.time(),
             )
             for t in self.engine.active.values():  # the live hash mirrors what was active
                 await self.live.publish_alert(t.alert)
@@ -145,6 +149,8 @@ class AlertRuntime:
         self.engine.device_tags.clear()
         self.engine.device_tags.update(inv.tags)
         self.evaluator.device_tags = self.engine.device_tags
+        self.evaluator.poll_intervals = inv.poll_intervals
+        self.evaluator.snmp_devices = inv.snmp_devices
         self.addresses = inv.addresses
         self.apply(self.engine.set_silences(silences, time.time()))
         for key, actor in acks:
@@ -286,7 +292,12 @@ class AlertRuntime:
     # -- time and output -----------------------------------------------------
     async def tick(self) -> None:
         await self.refresh()
-        self.apply(self.engine.tick(time.time()))
+        now = time.time()
+        if now - self._last_sweep >= self.sweep_interval:
+            self._last_sweep = now
+            for sig in self.evaluator.sweep(now, self.engine.unreachable):
+                self.apply(self.engine.apply(sig))
+        self.apply(self.engine.tick(now))
         m.set_gauges(self.engine.counts())
         if time.monotonic() - self._last_reassert >= self.reassert_interval:
             self._last_reassert = time.monotonic()

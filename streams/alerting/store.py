@@ -72,6 +72,8 @@ class Inventory(msgspec.Struct):
     parents: dict[str, str | None]
     tags: dict[str, dict[str, str]]
     addresses: dict[str, str]
+    poll_intervals: dict[str, float] = msgspec.field(default_factory=dict)  # enabled devices only
+    snmp_devices: set[str] = msgspec.field(default_factory=set)  # enabled and polled by SNMP
 
 
 class AlertStore:
@@ -176,12 +178,16 @@ class AlertStore:
 
     def inventory(self) -> Inventory:
         def go(conn: psycopg.Connection) -> Inventory:
-            rows = conn.execute("SELECT name, parent, tags, address FROM devices").fetchall()
+            rows = conn.execute(
+                "SELECT name, parent, tags, address, poll_interval, enabled, snmp_version FROM devices"
+            ).fetchall()
             conn.rollback()
             return Inventory(
                 parents={r[0]: r[1] for r in rows},
                 tags={r[0]: {str(k): str(v) for k, v in (r[2] or {}).items()} for r in rows},
                 addresses={r[0]: r[3] for r in rows},
+                poll_intervals={r[0]: float(r[4]) for r in rows if r[5]},
+                snmp_devices={r[0] for r in rows if r[5] and r[6] != "none"},
             )
 
         result: Inventory = self._run(go)
