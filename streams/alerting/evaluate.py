@@ -52,11 +52,12 @@ class Evaluator(NoDataSweep):
         self._by_metric = rules.by_metric()
         self._by_name = {r.name: r for r in rules.rules}
         self._device_nodata = [r for r in rules.of_type("nodata") if not r.metric]
-        dropped = [k for k in self._state if k[0] not in self._by_name]
-        for key in dropped:
-            if self._state[key].breach_since is not None:
-                self._timers[key] = None  # the rule is gone: so is its persisted timer
-            del self._state[key]
+        for key, st in list(self._state.items()):
+            rule = self._by_name.get(key[0])
+            if st.breach_since is not None and (rule is None or rule.for_s <= 0):
+                self._timers[key] = None  # the rule or its `for` is gone: so is its persisted timer
+            if rule is None:
+                del self._state[key]
 
     def restore(self, active: Iterable[tuple[str, str, str]], now: float | None = None) -> None:
         """Mark (rule, device, instance) conditions active after a restart.

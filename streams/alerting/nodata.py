@@ -27,7 +27,7 @@ Semantics, and why:
   polling, or an SNMP agent that stopped answering a device that still
   pings; a device that does not answer ping is device-down, which holds it.
   Devices are the enabled inventory devices (only those polled by SNMP for
-  ``source: snmp``) plus any device seen; a device never seen is counted
+  ``source: snmp``) plus any device seen that the inventory does not disable; a device never seen is counted
   silent from the moment this evaluator started (after a failover: from the
   new leader's start). A series-level rule only knows the series it has seen.
 - **A ``for`` timer forgets across a data gap**: a breach followed by a
@@ -82,9 +82,9 @@ def _never(device: str) -> bool:
 class NoDataSweep:
     """Per-series state with its no-data clock; the base of :class:`~streams.alerting.evaluate.Evaluator`.
 
-    ``poll_intervals`` (enabled inventory devices -> seconds) and
-    ``snmp_devices`` come from the inventory; without an inventory, nodata
-    rules watch the devices they have seen.
+    ``poll_intervals`` (enabled inventory devices -> seconds),
+    ``snmp_devices`` and ``disabled_devices`` come from the inventory; nodata
+    rules watch its enabled devices and any other device they have seen.
     """
 
     rules: RuleSet
@@ -99,6 +99,7 @@ class NoDataSweep:
         self.default_interval = default_interval
         self.poll_intervals: dict[str, float] = {}
         self.snmp_devices: set[str] = set()
+        self.disabled_devices: set[str] = set()
         self.device_tags: dict[str, dict[str, str]] = {}
 
     # -- state -------------------------------------------------------------
@@ -154,11 +155,17 @@ class NoDataSweep:
 
     # -- the sweep ---------------------------------------------------------
     def _watched(self, rule: Rule, device: str) -> bool:
-        if not self.poll_intervals:
-            return True
-        if device not in self.poll_intervals:
+        """Whether a nodata rule waits for ``device``: not when the inventory disables it.
+
+        A device the inventory does not list is watched once seen: devices
+        may also come from a devices file, and silently never watching them
+        would be worse than watching a deleted device (disable it instead).
+        """
+        if device in self.disabled_devices:
             return False
-        return rule.source != "snmp" or device in self.snmp_devices
+        if device in self.poll_intervals:
+            return rule.source != "snmp" or device in self.snmp_devices
+        return True
 
     def sweep(self, now: float, held: Callable[[str], bool] = _never) -> list[Signal]:
         """Signals for series silent past their limit; ``held(device)``: the device is down.
@@ -184,7 +191,7 @@ class NoDataSweep:
             if rule is None or rule.type not in ("threshold", "rate", "nodata"):
                 continue
             if rule.type == "nodata" and not self._watched(rule, device):
-                if st.active:  # disabled or removed from the inventory: nothing to wait for
+                if st.active:  # disabled in the inventory: nothing to wait for
                     st.active = False
                     out.append(
                         Signal(
@@ -270,8 +277,10 @@ class NoDataSweep:
         n = 0
         for name, device, instance, since, seen in rows:
             rule = self._by_name.get(name)
-            if rule is None or rule.for_s <= 0 or rule.type not in ("threshold", "rate"):
-                self._timers[(name, device, instance)] = None  # stale row: the rule changed
+            if rule is None:
+                continue  # unknown now (perhaps a rule file that failed to load): left alone
+            if rule.for_s <= 0 or rule.type not in ("threshold", "rate"):
+                self._timers[(name, device, instance)] = None  # the rule lost its `for`: stale row
                 continue
             st = self._series(name, device, instance)
             if st.breach_since is None:

@@ -2,8 +2,9 @@
 
 ``AlertRuntime`` owns: the rule set (file + ``threshold_rules``, reloaded when
 they change; a bad new set is counted and logged and the previous one kept),
-the :class:`Evaluator`, the :class:`Engine` (rebuilt from the ``alerts`` table
-at start), the notification :class:`Dispatcher`, remediation tasks, and the
+the :class:`Evaluator` (its pending ``for`` timers restored from
+``alert_timers`` at start and written with every flush, so a failover resumes
+them), the :class:`Engine` (rebuilt from the ``alerts`` table at start), the notification :class:`Dispatcher`, remediation tasks, and the
 outputs: batched PostgreSQL writes, Kafka records on ``alert`` and
 ``alert-transition``, Redis live state.
 
@@ -33,7 +34,7 @@ from streams.alerting import metrics as m
 from streams.alerting.engine import Engine, Outcome, Policy, Silence
 from streams.alerting.evaluate import Evaluator, Signal
 from streams.alerting.rules import RuleError, RuleSet, load_rule_file, merge
-from streams.alerting.store import AlertStore, EventRow, Inventory
+from streams.alerting.store import AlertStore, EventRow, Inventory, TimerRows
 from streams.live import LiveState
 from streams.monitoring import REDIS_ERRORS
 from streams.notify.config import NotifyConfig, NotifyConfigError, load_notify_config, parse_notify_config
@@ -85,6 +86,9 @@ class AlertRuntime:
         self._pending_alerts: list[Any] = []
         self._pending_transitions: list[Any] = []
         self._pending_events: list[EventRow] = []
+        self._pending_timers: TimerRows = {}
+        self.timer_refresh = 30.0  # rewrite pending timers' last sample time this often
+        self._last_timer_refresh = time.monotonic()
         self._unpublished: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_refresh = 0.0
@@ -110,6 +114,12 @@ class AlertRuntime:
         except psycopg.Error as exc:
             m.DB_FAILURES.inc()
             log.error("cannot load active alerts, starting empty: %s", exc)
+        try:
+            timers = await asyncio.to_thread(self.store.timers)
+            log.info("pending for timers restored: %d", self.evaluator.restore_timers(timers))
+        except psycopg.Error as exc:
+            m.DB_FAILURES.inc()
+            log.error("cannot load pending for timers, they start over: %s", exc)
         await self.dispatcher.start()
         if self.publisher is not None:
             await self.publisher.start()
@@ -151,6 +161,7 @@ class AlertRuntime:
         self.evaluator.device_tags = self.engine.device_tags
         self.evaluator.poll_intervals = inv.poll_intervals
         self.evaluator.snmp_devices = inv.snmp_devices
+        self.evaluator.disabled_devices = inv.disabled
         self.addresses = inv.addresses
         self.apply(self.engine.set_silences(silences, time.time()))
         for key, actor in acks:
@@ -299,6 +310,9 @@ class AlertRuntime:
                 self.apply(self.engine.apply(sig))
         self.apply(self.engine.tick(now))
         m.set_gauges(self.engine.counts())
+        if time.monotonic() - self._last_timer_refresh >= self.timer_refresh:
+            self._last_timer_refresh = time.monotonic()
+            self.evaluator.touch_timers()
         if time.monotonic() - self._last_reassert >= self.reassert_interval:
             self._last_reassert = time.monotonic()
             await self._reassert_live()
@@ -325,12 +339,14 @@ class AlertRuntime:
         then commit its Kafka offsets.
         """
         alerts, transitions, events = self._pending_alerts, self._pending_transitions, self._pending_events
-        if not (alerts or events or self._unpublished):
+        timers = {**self._pending_timers, **self.evaluator.take_timers()}  # newer changes win
+        self._pending_timers = {}
+        if not (alerts or events or timers or self._unpublished):
             return True
-        if alerts or events:
+        if alerts or events or timers:
             self._pending_alerts, self._pending_transitions, self._pending_events = [], [], []
             try:
-                await asyncio.to_thread(self.store.write, alerts, events)
+                await asyncio.to_thread(self.store.write, alerts, events, timers)
             except psycopg.Error as exc:
                 m.DB_FAILURES.inc()
                 if not self._db_down:  # once per outage; the counter shows the retries
@@ -340,6 +356,7 @@ class AlertRuntime:
                 latest = {a.key: a for a in alerts + self._pending_alerts}
                 self._pending_alerts = list(latest.values())
                 self._pending_transitions[:0], self._pending_events[:0] = transitions, events
+                self._pending_timers = timers
                 return False
             if self._db_down:
                 log.warning("alert writes succeed again")

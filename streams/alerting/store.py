@@ -1,9 +1,11 @@
-"""PostgreSQL side of alerting: batched writes of alerts and their timeline, state reload.
+"""PostgreSQL side of alerting: batched writes of alerts, their timeline and ``for`` timers; reload.
 
 Writes are batched (one transaction per flush): ``alerts`` is upserted (last
 version of each key wins) and ``alert_events`` inserted with ``ON CONFLICT DO
 NOTHING`` on its natural key, so a flush retried after an outage writes
-nothing twice. An acknowledgement written by the app is never overwritten by
+nothing twice. Pending ``for`` timers (``alert_timers``) are upserted or
+deleted in the same transaction: what a new leader restores is consistent
+with the alerts it reloads. An acknowledgement written by the app is never overwritten by
 the engine: the upsert keeps ``acknowledged`` unless the alert resolves.
 
 Synchronous psycopg, called through ``asyncio.to_thread`` by the runtime.
@@ -25,12 +27,16 @@ from netvigil.records import Alert
 from netvigil.settings import Settings
 from streams.alerting.engine import Silence
 
-__all__ = ["AlertStore", "EventRow", "Inventory"]
+__all__ = ["AlertStore", "EventRow", "Inventory", "TimerRow"]
 
 log = logging.getLogger(__name__)
 
 # (key, ts, kind, actor, from_state, to_state, detail)
 EventRow = tuple[str, float, str, str, str | None, str | None, dict[str, Any]]
+# (rule, device, instance) -> (since, seen), or None to delete
+TimerRows = dict[tuple[str, str, str], tuple[float, float] | None]
+# (rule, device, instance, since, seen) as read back
+TimerRow = tuple[str, str, str, float, float]
 
 _UPSERT = """
 INSERT INTO alerts (key, rule, device, instance, metric, kind, severity, state, summary, value,
@@ -56,6 +62,14 @@ VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key, ts, kind, actor) DO NOTHIN
 """
 
 
+_TIMER = """
+INSERT INTO alert_timers (rule, device, instance, since, seen) VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (rule, device, instance) DO UPDATE SET
+    since = EXCLUDED.since, seen = EXCLUDED.seen, updated_at = now()
+"""
+_TIMER_DELETE = "DELETE FROM alert_timers WHERE rule = %s AND device = %s AND instance = %s"
+
+
 def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
@@ -74,6 +88,7 @@ class Inventory(msgspec.Struct):
     addresses: dict[str, str]
     poll_intervals: dict[str, float] = msgspec.field(default_factory=dict)  # enabled devices only
     snmp_devices: set[str] = msgspec.field(default_factory=set)  # enabled and polled by SNMP
+    disabled: set[str] = msgspec.field(default_factory=set)
 
 
 class AlertStore:
@@ -100,9 +115,14 @@ class AlertStore:
             self.close()
             raise
 
-    def write(self, alerts: Sequence[Alert], events: Sequence[EventRow]) -> None:
-        """One transaction: latest version per alert key, then the events."""
+    def write(
+        self, alerts: Sequence[Alert], events: Sequence[EventRow], timers: TimerRows | None = None
+    ) -> None:
+        """One transaction: latest version per alert key, then the events, then the timers."""
         latest = {a.key: a for a in alerts}
+        timers = timers or {}
+        upserts = [(*k, *v) for k, v in timers.items() if v is not None]
+        deletes = [k for k, v in timers.items() if v is None]
 
         def go(conn: psycopg.Connection) -> None:
             with conn.transaction(), conn.cursor() as cur:
@@ -116,8 +136,23 @@ class AlertStore:
                             for k, ts, kind, actor, f, t, d in events
                         ],
                     )
+                if upserts:
+                    cur.executemany(_TIMER, upserts)
+                if deletes:
+                    cur.executemany(_TIMER_DELETE, deletes)
 
         self._run(go)
+
+    def timers(self) -> list[TimerRow]:
+        """The pending ``for`` timers the previous leader left."""
+
+        def go(conn: psycopg.Connection) -> list[TimerRow]:
+            rows = conn.execute("SELECT rule, device, instance, since, seen FROM alert_timers").fetchall()
+            conn.rollback()
+            return [(r[0], r[1], r[2], float(r[3]), float(r[4])) for r in rows]
+
+        result: list[TimerRow] = self._run(go)
+        return result
 
     def active_alerts(self) -> tuple[list[Alert], set[str]]:
         """Open/acknowledged/suppressed alerts, and the keys already escalated."""
@@ -188,6 +223,7 @@ class AlertStore:
                 addresses={r[0]: r[3] for r in rows},
                 poll_intervals={r[0]: float(r[4]) for r in rows if r[5]},
                 snmp_devices={r[0] for r in rows if r[5] and r[6] != "none"},
+                disabled={r[0] for r in rows if not r[5]},
             )
 
         result: Inventory = self._run(go)

@@ -1,7 +1,9 @@
 """No data and durable ``for`` timers through the real runtime, PostgreSQL and Redis (no Kafka).
 
 A series that stops reporting: its alert is resolved "no data" in the
-``alerts`` table and on its timeline; a nodata rule opens and resolves.
+``alerts`` table and on its timeline; a nodata rule opens and resolves; a
+``for`` condition pending when the leader fails over fires on time on the
+new leader (its timer restored from ``alert_timers``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ rules:
     match: {{device: "{U}-s*"}}
     nodata: 5s
     severity: minor
+  - name: {U}-for
+    metric: if_in_util_pct
+    match: {{device: "{U}-f*"}}
+    levels: {{warning: 85}}
+    clear: 70
+    for: 60s
+    nodata: 10m
 """
 
 
@@ -145,3 +154,53 @@ async def test_nodata_rule_opens_for_a_silent_device_and_resolves_on_data(
         ]
     finally:
         await rt.stop()
+
+
+def util(device: str, ts: float, value: float) -> MetricBatch:
+    return MetricBatch(device=device, ts=ts, metrics=[Metric("if_in_util_pct", "3", value)])
+
+
+def timer_rows(settings: Settings, device: str) -> list[tuple[float, float]]:
+    with connect(settings) as conn:
+        rows = conn.execute(
+            "SELECT since, seen FROM alert_timers WHERE rule = %s AND device = %s AND instance = '3'",
+            (f"{U}-for", device),
+        ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_for_timer_pending_at_failover_fires_on_time_on_the_new_leader(
+    nd_settings: Settings, hook: LocalReceiver
+) -> None:
+    device = f"{U}-f1"
+    key = f"{U}-for/{device}/3"
+    now = time.time()
+    old = runtime(nd_settings, hook)
+    await old.start()
+    new = runtime(nd_settings, hook)
+    try:
+        old.handle("metrics", util(device, now - 70, 90))
+        old.handle("metrics", util(device, now - 60, 91))
+        await old.flush()
+        assert timer_rows(nd_settings, device) == [(now - 70, now - 70)]
+        assert state(nd_settings, key) is None  # pending: 10 s of the 60 s
+        # the old leader dies here (kill -9: nothing more is written); a new one takes over
+        await new.start()
+        new.handle("metrics", util(device, now - 15, 92))  # 55 s since the breach began
+        await new.flush()
+        assert state(nd_settings, key) is None
+        new.handle("metrics", util(device, now - 5, 93))  # 65 s: fires now, not 60 s after the failover
+        await new.flush()
+        assert state(nd_settings, key) == "open"
+        with connect(nd_settings) as conn:
+            (started,) = conn.execute(
+                "SELECT extract(epoch FROM started) FROM alerts WHERE key = %s", (key,)
+            ).fetchone() or (None,)
+        assert started is not None and abs(float(started) - (now - 5)) < 0.01
+        new.handle("metrics", util(device, now - 4, 10))
+        await new.flush()
+        assert state(nd_settings, key) == "resolved"
+        assert timer_rows(nd_settings, device) == []  # cleared: the timer row is gone
+    finally:
+        await new.stop()
+        await old.stop()

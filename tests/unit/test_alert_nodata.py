@@ -199,7 +199,7 @@ def test_nodata_rule_opens_for_a_silent_device_and_resolves_when_data_returns() 
     assert not out
 
 
-def test_nodata_rule_is_held_by_device_down_and_dropped_with_the_device() -> None:
+def test_nodata_rule_is_held_by_device_down_and_dropped_when_disabled() -> None:
     rs = rules({**DEVICE_RULE, "source": "any"}, {"name": "down", "type": "device_down", "cycles": 1})
     lp = Loop(rs)
     lp.ev.poll_intervals = {"r1": 60.0, "r2": 60.0}
@@ -207,7 +207,7 @@ def test_nodata_rule_is_held_by_device_down_and_dropped_with_the_device() -> Non
     lp.feed(ping("x", 400, 0))
     sigs, _ = lp.sweep(400)
     assert [s.key for s in sigs] == ["silent/r2/"]
-    lp.ev.poll_intervals = {"r1": 60.0}  # r2 removed from the inventory
+    lp.ev.poll_intervals, lp.ev.disabled_devices = {"r1": 60.0}, {"r2"}  # r2 disabled in the inventory
     sigs, out = lp.sweep(401)
     assert [(s.key, s.firing) for s in sigs] == [("silent/r2/", False)]
     assert [t.reason for t in out.transitions] == ["device not monitored"]
@@ -222,3 +222,60 @@ def test_series_nodata_rule_per_instance() -> None:
     sigs, out = lp.sweep(130)
     assert [s.key for s in sigs] == ["if-silent/sw/2"]
     assert out.alerts[0].summary == "no if_in_bps 2 data from sw for 2m10s"
+
+
+FOR = {"name": "cpu", "metric": "cpu_load_pct", "levels": {"warning": 85}, "clear": 75, "for": "5m"}
+
+
+def test_for_timer_changes_are_reported_for_persistence() -> None:
+    ev = Evaluator(rules(FOR, {**CPU, "name": "now"}))  # "now" has no `for`: nothing to persist
+    ev.metrics(batch("r1", 0, cpu_load_pct=90))
+    assert ev.take_timers() == {("cpu", "r1", ""): (0, 0)}
+    ev.metrics(batch("r1", 100, cpu_load_pct=90))
+    assert ev.take_timers() == {}  # unchanged: no write per sample
+    ev.touch_timers()
+    assert ev.take_timers() == {("cpu", "r1", ""): (0, 100)}  # the periodic refresh of `seen`
+    ev.metrics(batch("r1", 160, cpu_load_pct=50))
+    assert ev.take_timers() == {("cpu", "r1", ""): None}  # cleared: the row goes
+    ev.metrics(batch("r2", 170, cpu_load_pct=90))
+    ev.set_rules(rules({**FOR, "for": 0}))  # the rule lost its `for`: its timer goes
+    assert ev.take_timers() == {("cpu", "r2", ""): None, ("now", "r2", ""): None}  # (a harmless delete)
+    ev.set_rules(rules(FOR))
+    ev.metrics(batch("r2", 180, cpu_load_pct=50))
+    ev.metrics(batch("r4", 190, cpu_load_pct=90))
+    ev.take_timers()
+    ev.set_rules(rules({**CPU, "name": "other"}))  # the rule is gone
+    assert ev.take_timers() == {("cpu", "r4", ""): None}
+
+
+def test_restored_for_timer_fires_on_time_after_failover() -> None:
+    old = Evaluator(rules(FOR))
+    old.metrics(batch("r1", 0, cpu_load_pct=90))
+    old.metrics(batch("r1", 100, cpu_load_pct=90))
+    old.touch_timers()
+    rows = [(*k, *v) for k, v in old.take_timers().items() if v is not None]
+
+    fresh = Evaluator(rules(FOR))  # what a new leader did before: the timer starts over
+    fresh.metrics(batch("r1", 200, cpu_load_pct=90))
+    assert fresh.metrics(batch("r1", 301, cpu_load_pct=90)) == []
+
+    new = Evaluator(rules(FOR))
+    assert new.restore_timers([*rows, ("gone", "r1", "", 0.0, 0.0)]) == 1  # unknown rule: left alone
+    assert new.metrics(batch("r1", 200, cpu_load_pct=90)) == []
+    assert new.metrics(batch("r1", 299, cpu_load_pct=90)) == []
+    (sig,) = new.metrics(batch("r1", 301, cpu_load_pct=90))
+    assert sig.firing  # 5 minutes after the breach began on the old leader
+
+
+def test_restored_timer_of_a_series_silent_too_long_starts_over() -> None:
+    new = Evaluator(rules(FOR))  # nodata 3x of 60 s = 180 s
+    new.restore_timers([("cpu", "r1", "", 0.0, 100.0)])
+    assert new.metrics(batch("r1", 290, cpu_load_pct=90)) == []  # silent 190 s: the breach restarts at 290
+    assert new.take_timers() == {("cpu", "r1", ""): (290, 290)}
+    assert new.metrics(batch("r1", 400, cpu_load_pct=90)) == []
+
+
+def test_restoring_a_timer_of_a_rule_without_for_deletes_it() -> None:
+    new = Evaluator(rules({**FOR, "for": 0}))
+    assert new.restore_timers([("cpu", "r1", "", 0.0, 0.0)]) == 0
+    assert new.take_timers() == {("cpu", "r1", ""): None}
