@@ -52,6 +52,7 @@ class Evaluator(NoDataSweep):
         self._by_metric = rules.by_metric()
         self._by_name = {r.name: r for r in rules.rules}
         self._device_nodata = [r for r in rules.of_type("nodata") if not r.metric]
+        self._default_nodata = rules.policy.nodata_default()
         for key, st in list(self._state.items()):
             rule = self._by_name.get(key[0])
             if st.breach_since is not None and (rule is None or rule.for_s <= 0):
@@ -71,6 +72,7 @@ class Evaluator(NoDataSweep):
         for rule, device, instance in active:
             st = self._series(rule, device, instance)
             st.active = True
+            self._watch.add((rule, device, instance))
             rule_def = self.rules.get(rule)
             if rule_def is not None and rule_def.type == "device_down":
                 st.lost_cycles = rule_def.cycles
@@ -135,10 +137,12 @@ class Evaluator(NoDataSweep):
         if hit is not None:
             if st.breach_since is None:
                 self._since(key, st, ts, rule)
-            assert st.breach_since is not None
-            if ts - st.breach_since < rule.for_s and not st.active:
+            since = ts if st.breach_since is None else st.breach_since
+            if ts - since < rule.for_s and not st.active:
                 return None
-            st.active = True
+            if not st.active:
+                st.active = True
+                self._watch.add(key)
             sev, limit = hit
             what = "per minute " if rule.type == "rate" else ""
             summary = _fmt(

@@ -90,10 +90,14 @@ class NoDataSweep:
     rules: RuleSet
     _by_name: dict[str, Rule]
     _device_nodata: list[Rule]
+    _default_nodata: NoData
 
     def __init__(self, default_interval: float = 60.0) -> None:
         self._state: dict[SeriesKey, Series] = {}
         self._timers: dict[SeriesKey, Timer] = {}
+        # indexes, so the sweep and the timer refresh do not walk every series:
+        self._watch: set[SeriesKey] = set()  # active threshold/rate series and nodata-rule series
+        self._pending: set[SeriesKey] = set()  # series with a `for` timer running
         self.watermark = 0.0
         self.started: float | None = None
         self.default_interval = default_interval
@@ -117,6 +121,10 @@ class NoDataSweep:
         st.breach_since = since
         if rule.for_s > 0:
             self._timers[key] = None if since is None else (since, st.seen if st.seen is not None else since)
+            if since is None:
+                self._pending.discard(key)
+            else:
+                self._pending.add(key)
 
     def advance(self, ts: float) -> None:
         """A record of time ``ts`` arrived: the input clock moves on."""
@@ -126,7 +134,7 @@ class NoDataSweep:
             self.started = ts
 
     def nodata_limit(self, rule: Rule, device: str) -> float | None:
-        spec: NoData = rule.nodata if rule.nodata is not None else self.rules.policy.nodata_default()
+        spec = rule.nodata if rule.nodata is not None else self._default_nodata
         return spec.limit(self.poll_intervals.get(device, self.default_interval))
 
     def arrive(self, rule: Rule, device: str, instance: str, ts: float) -> Series:
@@ -143,6 +151,7 @@ class NoDataSweep:
     def data_back(self, rule: Rule, device: str, instance: str, ts: float) -> Signal | None:
         """Data for a nodata rule: the clear when its alert was open (not for a replayed older record)."""
         st = self._series(rule.name, device, instance)
+        self._watch.add((rule.name, device, instance))
         prev = st.seen
         if prev is None or ts > prev:
             st.seen = ts
@@ -172,8 +181,9 @@ class NoDataSweep:
 
         The signals carry the input clock as their time, like every other
         signal (sample times), so an alert's timeline stays in order when
-        the input lags the wall clock. Call it every few seconds; it walks every series state, so its cost
-        grows with the number of series and matching rules.
+        the input lags the wall clock. Call it every few seconds: it walks
+        the active threshold alerts and the series of nodata rules (an
+        index), not every series.
         """
         if self.started is None:
             return []  # nothing received yet: no clock
@@ -184,11 +194,17 @@ class NoDataSweep:
                     device, "", self.device_tags.get(device, {})
                 ):
                     self._series(dev_rule.name, device, "")
+                    self._watch.add((dev_rule.name, device, ""))
         out: list[Signal] = []
-        for key, st in self._state.items():
+        for key in sorted(self._watch):  # sorted: the same input gives the same timeline
             name, device, instance = key
             rule = self._by_name.get(name)
-            if rule is None or rule.type not in ("threshold", "rate", "nodata"):
+            st = self._state.get(key)
+            if st is None or rule is None or rule.type not in ("threshold", "rate", "nodata"):
+                self._watch.discard(key)
+                continue
+            if rule.type != "nodata" and not st.active:
+                self._watch.discard(key)  # cleared since: back when it fires again
                 continue
             if rule.type == "nodata" and not self._watched(rule, device):
                 if st.active:  # disabled in the inventory: nothing to wait for
@@ -263,9 +279,11 @@ class NoDataSweep:
 
     def touch_timers(self) -> None:
         """Report every pending timer again, so its stored ``seen`` (last sample) stays recent."""
-        for key, st in self._state.items():
-            rule = self._by_name.get(key[0])
-            if rule is not None and rule.for_s > 0 and st.breach_since is not None and not st.active:
+        for key in list(self._pending):
+            rule, st = self._by_name.get(key[0]), self._state.get(key)
+            if rule is None or st is None or rule.for_s <= 0 or st.breach_since is None:
+                self._pending.discard(key)
+            elif not st.active:
                 self._timers[key] = (st.breach_since, st.seen if st.seen is not None else st.breach_since)
 
     def restore_timers(self, rows: Iterable[tuple[str, str, str, float, float]]) -> int:
@@ -285,6 +303,7 @@ class NoDataSweep:
             st = self._series(name, device, instance)
             if st.breach_since is None:
                 st.breach_since = since
+                self._pending.add((name, device, instance))
             st.seen = seen if st.seen is None else max(st.seen, seen)
             n += 1
         return n

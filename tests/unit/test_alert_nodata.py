@@ -279,3 +279,13 @@ def test_restoring_a_timer_of_a_rule_without_for_deletes_it() -> None:
     new = Evaluator(rules({**FOR, "for": 0}))
     assert new.restore_timers([("cpu", "r1", "", 0.0, 0.0)]) == 0
     assert new.take_timers() == {("cpu", "r1", ""): None}
+
+
+def test_cleared_alert_is_not_resolved_again_and_a_new_episode_is_watched() -> None:
+    lp = Loop(rules(CPU))
+    lp.feed(batch("r1", 0, cpu_load_pct=90), batch("r1", 10, cpu_load_pct=10))  # opened, then cleared
+    lp.feed(batch("x", 200, cpu_load_pct=1))
+    assert lp.sweep(200)[0] == []
+    lp.feed(batch("r1", 210, cpu_load_pct=95))  # fires again, then goes silent
+    lp.feed(batch("x", 271, cpu_load_pct=1))
+    assert [(s.key, s.reason) for s in lp.sweep(271)[0]] == [("cpu/r1/", NO_DATA)]
