@@ -66,11 +66,11 @@ bench: install
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 # Fault tests: kill -9 of a collector, the worker, PostgreSQL, Redis and Kafka on a private
-# stack (.local/chaos, ports 32090-32099); a plain `pytest tests` deselects them.
+# stack (.local/chaos, ports 24090-24099); a plain `pytest tests` deselects them.
 test-chaos: install
 	$(BIN)/pytest -q -p no:cacheprovider tests/chaos
 
-# The reference load (14,800 devices) on a private stack (.local/scale, ports 31090-31099), ~10 min.
+# The reference load (14,800 devices) on a private stack (.local/scale, ports 24290-24299), ~10 min.
 bench-scale: install
 	$(BIN)/python bench/scale.py
 

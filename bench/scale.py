@@ -6,7 +6,7 @@ Reference: about 14,800 devices polled once a minute, ~150 values a poll
 (:func:`streams.synthetic.synthetic_poll` with 9 interfaces = 153 raw values:
 the same count as 24 interfaces x 6 counters + system/host values), plus
 traps and syslog = about 37,700 values/s. On a private stack (bench/scale_stack.py:
-``.local/scale``, ports 31090-31099, database ``netvigil_scale``), never the
+``.local/scale``, ports 24290-24299, database ``netvigil_scale``), never the
 test stack:
 
 1. warm-up: one round of every device (creates the series rows, the
@@ -154,7 +154,7 @@ def db_figures(s: Settings) -> dict[str, Any]:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     LOGS.mkdir(parents=True, exist_ok=True)
-    base_env = own_env("scale", 31090, partitions=8)
+    base_env = own_env("scale", 24290, partitions=8)
     base = settings_of(base_env)
     start_services(base)
     reset_db(base)
@@ -305,7 +305,7 @@ def cli() -> None:
         out = asyncio.run(main(args))
     finally:
         if not args.keep_stack:  # the private stack is ours: leave nothing running
-            stop_services(settings_of(own_env("scale", 31090, partitions=8)))
+            stop_services(settings_of(own_env("scale", 24290, partitions=8)))
     out["run_s"] = round(time.monotonic() - t, 1)
     results = RESULTS.with_name(f"scale-{args.tag}.json") if args.tag else RESULTS
     results.parent.mkdir(parents=True, exist_ok=True)

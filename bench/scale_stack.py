@@ -48,7 +48,11 @@ def own_env(name: str, base: int, *, partitions: int = 4, db: str | None = None)
 
     Every inherited ``NETVIGIL_*`` variable (e.g. the test stack's, set by
     tests/conftest.py) is dropped first so nothing leaks between stacks.
+    Bases sit below 32768, Linux's ephemeral range, so an outgoing connection
+    can never hold a port a private stack is about to listen on; like the test
+    stack's, they move by ``NV_TEST_PORT_SHIFT`` (two checkouts side by side).
     """
+    base += int(os.environ.get("NV_TEST_PORT_SHIFT", "0"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NETVIGIL_")}
     dbname = db or f"netvigil_{name}"
     pg = f"127.0.0.1:{base + 2}/{dbname}"

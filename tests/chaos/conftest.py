@@ -1,7 +1,7 @@
 """Fault tests run on a private stack: they kill -9 PostgreSQL, Redis and Kafka.
 
 The shared test stack (tests/conftest.py) is never touched: this stack lives
-under ``.local/chaos`` on ports 32090-32099 with database ``netvigil_chaos``
+under ``.local/chaos`` on ports 24090-24099 with database ``netvigil_chaos``
 and topic prefix ``chaos.`` (bench/scale_stack.py builds its environment).
 It is started once per session and stopped at the end; a service that cannot
 start fails the tests, nothing is skipped.
@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def chaos() -> Iterator[Chaos]:
     run = uuid.uuid4().hex[:6]
-    env = own_env("chaos", 32090, partitions=4)
+    env = own_env("chaos", 24090, partitions=4)
     env["NETVIGIL_KAFKA__TOPIC_PREFIX"] = f"chaos.{run}."
     env["NETVIGIL_STREAMS__APP_ID"] = f"chaos-{run}"
     env["NETVIGIL_COLLECTOR__METRICS_PORT"] = str(free_port())

@@ -1,6 +1,6 @@
 """Known secrets through the running pipeline: they must show up nowhere but device_credentials.
 
-A private stack (``.local/secrets``, ports 33090-33099) whose database
+A private stack (``.local/secrets``, ports 24190-24199) whose database
 password is itself a secret; a real snmpd answering only to a secret
 community and a v3 user with secret keys; the trap receiver accepting that
 community and user; a notifications file with an SMTP password and a webhook
@@ -89,7 +89,7 @@ def _config(tmp: Path) -> Path:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Settings]]:
     """The private stack with the pipeline run over it (processes stopped at the end)."""
-    env = own_env("secrets", 33090, partitions=2)
+    env = own_env("secrets", 24190, partitions=2)
     env["NETVIGIL_POSTGRES__DSN"] = env["NETVIGIL_POSTGRES__DSN"].replace(
         ":netvigil@", f":{SECRETS['db_password']}@"
     )

@@ -121,15 +121,16 @@ def test_up_then_down_leaves_no_process() -> None:
     """
     home = ROOT / ".local" / "test-updown"
     shutil.rmtree(home, ignore_errors=True)
+    base = 24390 + int(os.environ.get("NV_TEST_PORT_SHIFT", "0"))  # below the ephemeral range
     env = {
         "NETVIGIL_STACK__HOME": str(home),
-        "NETVIGIL_STACK__POSTGRES_PORT": "35432",
-        "NETVIGIL_STACK__REDIS_PORT": "36379",
-        "NETVIGIL_STACK__KAFKA_PORT": "39092",
-        "NETVIGIL_STACK__KAFKA_CONTROLLER_PORT": "39093",
-        "NETVIGIL_KAFKA__BOOTSTRAP": "127.0.0.1:39092",
-        "NETVIGIL_POSTGRES__DSN": "postgresql://netvigil:netvigil@127.0.0.1:35432/netvigil",
-        "NETVIGIL_REDIS__URL": "redis://127.0.0.1:36379/0",
+        "NETVIGIL_STACK__POSTGRES_PORT": str(base + 2),
+        "NETVIGIL_STACK__REDIS_PORT": str(base + 3),
+        "NETVIGIL_STACK__KAFKA_PORT": str(base),
+        "NETVIGIL_STACK__KAFKA_CONTROLLER_PORT": str(base + 1),
+        "NETVIGIL_KAFKA__BOOTSTRAP": f"127.0.0.1:{base}",
+        "NETVIGIL_POSTGRES__DSN": f"postgresql://netvigil:netvigil@127.0.0.1:{base + 2}/netvigil",
+        "NETVIGIL_REDIS__URL": f"redis://127.0.0.1:{base + 3}/0",
     }
     try:
         up = run_cli("stack", "up", env=env)
