@@ -192,7 +192,8 @@ class IncidentUpdate:
         if self.left:
             out["cleared"] = [m.label for m in self.left]
         out["members"] = {m.label: round(m.score, 3) for m in self.members}
-        out["back"] = {m.label: round(m.score, 3) for m in self.cleared}
+        if self.cleared:  # members of this episode already back (named when it resolves)
+            out["back"] = {m.label: round(m.score, 3) for m in self.cleared}
         out["worst"] = self.worst.label
         return out
 

@@ -14,6 +14,11 @@ time (5 minutes by default: 1/5 of the 1-minute rollup's rows), enough to draw
 the score and expected band beside the series without doubling the sample
 volume.  Forecasts (``forecasts``) are stored each time one is made.
 
+Anomaly alerts: the tracker's per-series changes of one :meth:`process` call
+(all families) are folded into per-device incidents
+(:mod:`streams.anomaly.grouping`), one alert per device and incident, so a
+switch outage is one alert listing its interfaces, not one per series.
+
 Hot reload: a :class:`RegistryWatcher` follows ``online`` (all families) and
 ``online.<family>`` (one family) production versions; a change is applied to
 the bank at its next batch with ``apply_params`` (learned state kept when the
@@ -360,9 +365,9 @@ class AnomalyStage:
             m.FLAGS.labels(family).inc(int(res.flag.sum()))
             m.SERIES.labels(family).set(len(bank))
         if changes:
-            self._alert(changes)
+            self._incident_signals(changes)
 
-    def _alert(self, changes: list[SeriesChange]) -> None:
+    def _incident_signals(self, changes: list[SeriesChange]) -> None:
         """Series changes of all families of the call -> one signal per device incident."""
         for c in changes:
             legacy = None if c.firing else self._legacy.pop(c.series_id, None)
