@@ -12,12 +12,18 @@ same way the alerting runtime does: ``alerts``/``alert_events`` through
 :class:`AlertStore`, the ``alert`` and ``alert-transition`` topics, the Redis
 live state, and notifications through the same :class:`Dispatcher` and
 notification config.  Keys never collide with threshold rules: rules are
-``anomaly:<metric>`` and ``predictive:<metric>``.
+``anomaly`` (one alert per device and incident, ``anomaly/<device>/``, see
+:mod:`streams.anomaly.grouping`; before grouping ``anomaly:<metric>``) and
+``predictive:<metric>``.  Incident membership changes are timeline events
+(``member_joined``/``member_cleared``) whose detail lists the members: the
+operator sees who joined and left when, and a restart re-adopts the members
+from the latest one (:meth:`ModelAlerts.memberships`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable
@@ -32,6 +38,7 @@ from netvigil.settings import Settings
 from streams.alerting.engine import Engine, Outcome, _Tracked
 from streams.alerting.evaluate import Signal
 from streams.alerting.store import AlertStore, EventRow
+from streams.anomaly.grouping import JOINED, LEFT, RULE, IncidentUpdate
 from streams.live import LiveState
 from streams.notify.config import NotifyConfigError, load_notify_config, parse_notify_config
 from streams.notify.dispatch import Delivery, Dispatcher
@@ -47,6 +54,13 @@ _ACTIVE_SQL = (
     " expected_low, expected_high, score, flapping, root_cause, tags,"
     " extract(epoch FROM started), extract(epoch FROM updated)"
     " FROM alerts WHERE state IN ('open', 'acknowledged', 'suppressed') AND kind IN ('anomaly', 'predictive')"
+)
+# The latest membership event of each active incident's current episode (its detail lists the members).
+_MEMBERS_SQL = (
+    "SELECT DISTINCT ON (e.key) e.key, e.detail, extract(epoch FROM e.ts)"
+    " FROM alert_events e JOIN alerts a ON a.key = e.key"
+    " WHERE e.key = ANY(%s) AND e.kind = ANY(%s) AND e.ts >= a.started"
+    " ORDER BY e.key, e.ts DESC, e.id DESC"
 )
 
 
@@ -112,6 +126,17 @@ class ModelAlerts:
         out: list[Alert] = self.store._run(go)
         return out
 
+    def memberships(self, keys: list[str]) -> dict[str, tuple[dict[str, Any], float]]:
+        """Key -> (detail, ts) of the latest membership event of the alert's current episode."""
+
+        def go(conn: psycopg.Connection) -> dict[str, tuple[dict[str, Any], float]]:
+            rows = conn.execute(_MEMBERS_SQL, (keys, [JOINED, LEFT])).fetchall()
+            conn.rollback()
+            return {r[0]: (dict(r[1] or {}), float(r[2])) for r in rows}
+
+        out: dict[str, tuple[dict[str, Any], float]] = self.store._run(go)
+        return out
+
     async def refresh(self) -> None:
         """Inventory (parents, tags), silences and acknowledgements from the database."""
         try:
@@ -141,6 +166,46 @@ class ModelAlerts:
                 msgspec.structs.replace(a, **changes) if a.key == sig.key else a for a in out.alerts
             ]
         self.apply(out)
+
+    def incident(self, u: IncidentUpdate, severity: str) -> None:
+        """A device's anomaly incident changed: one engine signal, one timeline event.
+
+        The engine opens, keeps or resolves the alert (and notifies only on
+        open/resolve, never per member); the fields that follow the worst
+        member are put on the tracked alert before the engine acts (so a
+        resolve carries the episode's summary) and after (a new alert), and on
+        the notification.  A member joining or leaving an alert the engine
+        does not republish is persisted anyway: the console shows the change.
+        """
+        w = u.worst
+        sig = Signal(
+            rule=RULE, device=u.device, instance="", firing=u.firing, ts=u.ts, severity=severity,
+            metric=w.metric, kind="anomaly", value=w.value, summary=u.summary,
+        )  # fmt: skip
+        changes: dict[str, Any] = {
+            "summary": u.summary, "metric": w.metric, "value": w.value, "score": w.score,
+            "expected_low": w.lower, "expected_high": w.upper,
+        }  # fmt: skip
+        t = self.engine.active.get(sig.key)
+        if t is not None:
+            t.alert = msgspec.structs.replace(t.alert, **changes)
+        out = self.engine.apply(sig)
+        t = self.engine.active.get(sig.key)
+        if t is not None:
+            t.alert = msgspec.structs.replace(t.alert, **changes)
+        out.alerts = [msgspec.structs.replace(a, **changes) if a.key == sig.key else a for a in out.alerts]
+        out.notifications = [
+            dataclasses.replace(n, alert=msgspec.structs.replace(n.alert, **changes))
+            if n.alert.key == sig.key
+            else n
+            for n in out.notifications
+        ]
+        if t is not None and not any(a.key == sig.key for a in out.alerts):
+            t.alert = msgspec.structs.replace(t.alert, updated=u.ts)
+            out.alerts.append(t.alert)
+        self.apply(out)
+        if u.event_kind is not None:
+            self._events.append((sig.key, u.event_ts, u.event_kind, "anomaly", None, None, u.detail()))
 
     def tick(self) -> None:
         self.apply(self.engine.tick(time.time()))

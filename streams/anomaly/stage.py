@@ -14,6 +14,11 @@ time (5 minutes by default: 1/5 of the 1-minute rollup's rows), enough to draw
 the score and expected band beside the series without doubling the sample
 volume.  Forecasts (``forecasts``) are stored each time one is made.
 
+Anomaly alerts: the tracker's per-series changes of one :meth:`process` call
+(all families) are folded into per-device incidents
+(:mod:`streams.anomaly.grouping`), one alert per device and incident, so a
+switch outage is one alert listing its interfaces, not one per series.
+
 Hot reload: a :class:`RegistryWatcher` follows ``online`` (all families) and
 ``online.<family>`` (one family) production versions; a change is applied to
 the bank at its next batch with ``apply_params`` (learned state kept when the
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -39,7 +45,7 @@ from models.registry_watch import RegistryWatcher
 from models.train.online import apply_params, detector_from_params
 from netvigil.bus import Publisher
 from netvigil.metrics import CATALOGUE
-from netvigil.records import AnomalyScore
+from netvigil.records import Alert, AnomalyScore
 from netvigil.settings import Settings
 from streams.alerting.evaluate import Signal, alert_key
 from streams.alerting.rules import RuleError, RuleSet, load_rule_file, merge
@@ -47,7 +53,15 @@ from streams.anomaly import metrics as m
 from streams.anomaly.alerts import ModelAlerts
 from streams.anomaly.config import AnomalyConfig
 from streams.anomaly.forecasting import Forecast, ForecastWindows, human_duration
-from streams.anomaly.scoring import AnomalyTracker, Points, gather, store_mask
+from streams.anomaly.grouping import (
+    RULE,
+    IncidentGroups,
+    Member,
+    SeriesChange,
+    members_from_detail,
+    parse_label,
+)
+from streams.anomaly.scoring import AnomalyTracker, gather, store_mask
 from streams.anomaly.snapshots import WINDOWS_FILE, load_banks, read_blob, save_banks, write_blob
 from streams.anomaly.store import ForecastRow, ScoreRow, ScoreStore
 from streams.app import SeriesBatch
@@ -78,6 +92,19 @@ def _f(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
+def _adopted(
+    a: Alert, text: str, score: float, worst: str, ids: dict[tuple[str, str, str], int]
+) -> Member | None:
+    """A member of an alert open before a restart; the worst one shows the alert's value and band."""
+    metric, instance = parse_label(text)
+    sid = ids.get((a.device, metric, instance))
+    if sid is None:
+        return None
+    if text == worst:
+        return Member(sid, metric, instance, a.updated, a.value, score, a.expected_low, a.expected_high)
+    return Member(sid, metric, instance, a.updated, None, score)
+
+
 class AnomalyStage:
     def __init__(
         self,
@@ -96,6 +123,9 @@ class AnomalyStage:
         self.models: dict[str, str] = {}  # family -> detector name
         self._last_stored: dict[str, np.ndarray] = {}
         self.tracker = AnomalyTracker(c.clear_points)
+        self.incidents = IncidentGroups()  # one anomaly alert per device and incident
+        # series id -> the clear of its per-series alert left by a version without grouping
+        self._legacy: dict[int, Signal] = {}
         self.windows = ForecastWindows(
             c.forecast_window_s,
             c.forecast_points,
@@ -159,21 +189,48 @@ class AnomalyStage:
         self.watcher.close()
 
     async def _adopt_active_anomalies(self) -> None:
-        """Anomaly alerts still open from before a restart are tracked again, so they can clear."""
-        wanted = [
-            (t.alert.device, t.alert.metric, t.alert.instance)
-            for t in self.alerts.engine.active.values()
-            if t.alert.kind == "anomaly"
-        ]
-        if not wanted:
+        """Anomaly alerts still open from before a restart are tracked again, so they can clear.
+
+        A device's incident gets its members back from the latest membership
+        event on its timeline (the worst one with the value and band the
+        alert shows).  A per-series alert left by a version without grouping
+        (rule ``anomaly:<metric>``) is tracked on its own and resolved when
+        its series clears, so an upgrade leaves none stuck open.
+        """
+        actives = [t.alert for t in self.alerts.engine.active.values() if t.alert.kind == "anomaly"]
+        if not actives:
             return
+        grouped = [a for a in actives if a.rule == RULE]
+        legacy = [a for a in actives if a.rule != RULE]
         try:
-            ids = await asyncio.to_thread(self.store.series_ids, wanted)
+            found = await asyncio.to_thread(self.alerts.memberships, [a.key for a in grouped])
+            wanted = {(a.device, a.metric, a.instance) for a in legacy}
+            for a in grouped:
+                members, back = members_from_detail(found.get(a.key, ({}, 0.0))[0])
+                wanted.update((a.device, *parse_label(x)) for x in (*members, *back))
+            ids = await asyncio.to_thread(self.store.series_index, sorted(wanted))
         except psycopg.Error as exc:
-            log.warning("active anomaly alerts not re-tracked (%s): they clear at their next flag", exc)
-            return
-        for sid in ids:
-            self.tracker.active.setdefault(sid, 0)
+            log.warning("active anomaly alerts not re-tracked (%s): they clear after their next flag", exc)
+            ids, found = {}, {}
+        for a in legacy:
+            sid = ids.get((a.device, a.metric, a.instance))
+            if sid is not None:
+                self.tracker.active.setdefault(sid, 0)
+                self._legacy[sid] = Signal(
+                    rule=a.rule, device=a.device, instance=a.instance, firing=False, ts=a.updated,
+                    metric=a.metric, kind="anomaly",
+                )  # fmt: skip
+        for a in grouped:
+            detail, last = found.get(a.key, ({}, float("-inf")))
+            members, back = members_from_detail(detail)
+            worst = str(detail.get("worst", ""))
+            now = [m for x, sc in members.items() if (m := _adopted(a, x, sc, worst, ids)) is not None]
+            gone = [m for x, sc in back.items() if (m := _adopted(a, x, sc, worst, ids)) is not None]
+            for m in now:
+                self.tracker.active.setdefault(m.series_id, 0)
+            self.incidents.adopt(a.device, now, gone, last)
+            if not now:
+                log.warning("anomaly alert %s: members not known, it clears after its next flag", a.key)
 
     async def _background(self) -> None:
         last_snap = last_refresh = time.monotonic()
@@ -244,6 +301,7 @@ class AnomalyStage:
         return bank, self.models[family], version
 
     def score(self, groups: Sequence[SeriesBatch]) -> None:
+        changes: list[SeriesChange] = []
         for family, p in gather(groups, self.config).items():
             bank, model, version = self._bank(family)
             rows = bank.index(p.keys())
@@ -295,28 +353,28 @@ class AnomalyStage:
                     )
                 )
             for ch in self.tracker.observe(p.series_ids, values, res):
-                self._anomaly_signal(p, ch.index, ch.firing, float(score[ch.index]), res.lower, res.upper)
+                i = ch.index
+                changes.append(
+                    SeriesChange(
+                        p.series_ids[i], p.devices[i], p.metrics[i], p.instances[i], p.ts[i], ch.firing,
+                        p.values[i], float(score[i]), _f(res.lower[i]), _f(res.upper[i]),
+                    )
+                )  # fmt: skip
             self.scored += len(p)
             m.SCORED.labels(family).inc(len(p))
             m.FLAGS.labels(family).inc(int(res.flag.sum()))
             m.SERIES.labels(family).set(len(bank))
+        if changes:
+            self._incident_signals(changes)
 
-    def _anomaly_signal(
-        self, p: Points, i: int, firing: bool, score: float, lower: np.ndarray, upper: np.ndarray
-    ) -> None:
-        lo, hi = _f(lower[i]), _f(upper[i])
-        metric, inst, dev, value = p.metrics[i], p.instances[i], p.devices[i], p.values[i]
-        where = f"{metric} {inst} on {dev}".replace("  ", " ")
-        band = f"{lo:.4g}..{hi:.4g}" if lo is not None and hi is not None else "unknown"
-        summary = f"{where}: {value:.4g} outside expected {band} (score {score:.2f})"
-        sig = Signal(
-            rule=f"anomaly:{metric}", device=dev, instance=inst, firing=firing, ts=p.ts[i],
-            severity=self.config.anomaly_severity, metric=metric, kind="anomaly", value=value, summary=summary,
-        )  # fmt: skip
-        if firing:
-            self.alerts.signal(sig, score=score, expected_low=lo, expected_high=hi)
-        else:
-            self.alerts.signal(sig)
+    def _incident_signals(self, changes: list[SeriesChange]) -> None:
+        """Series changes of all families of the call -> one signal per device incident."""
+        for c in changes:
+            legacy = None if c.firing else self._legacy.pop(c.series_id, None)
+            if legacy is not None:
+                self.alerts.signal(dataclasses.replace(legacy, ts=c.ts))
+        for u in self.incidents.observe(changes):
+            self.alerts.incident(u, self.config.anomaly_severity)
 
     def forecast(self, groups: Sequence[SeriesBatch]) -> None:
         for g in groups:

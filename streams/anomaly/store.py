@@ -71,14 +71,15 @@ class ScoreStore:
             self.close()
             raise
 
-    def series_ids(self, keys: Sequence[tuple[str, str, str]]) -> list[int]:
-        """Ids of existing series by (device, metric, instance)."""
+    def series_index(self, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+        """Ids of existing series by (device, metric, instance); unknown keys are left out."""
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = connect(self.settings)
             conn = self._conn
             rows = conn.execute(
-                "SELECT s.id FROM series s JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(d, m, i)"
+                "SELECT s.device, s.metric, s.instance, s.id"
+                " FROM series s JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(d, m, i)"
                 " ON s.device = k.d AND s.metric = k.m AND s.instance = k.i",
                 ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]),
             ).fetchall()
@@ -86,7 +87,7 @@ class ScoreStore:
         except psycopg.Error:
             self.close()
             raise
-        return [int(r[0]) for r in rows]
+        return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
 
 
 def _score_params(r: ScoreRow) -> tuple[Any, ...]:

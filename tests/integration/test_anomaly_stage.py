@@ -80,7 +80,7 @@ async def test_a_spike_raises_an_anomaly_alert_with_score_and_expected_range(sta
         found = anomaly_alerts(settings, spiky)
         assert len(found) == 1, found
         key, state, score, low, high, summary = found[0]
-        assert key == f"anomaly:cpu_load_pct/{spiky}/"
+        assert key == f"anomaly/{spiky}/", "one alert per device incident"
         assert state == "resolved", "values back inside the expected range clear it"
         assert score > 0.5 and 38 < low < high < 42, (score, low, high)
         assert "95 outside expected" in summary
