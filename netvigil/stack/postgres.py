@@ -126,8 +126,24 @@ class PostgresService(Service):
         self._chown(self.home)
         self.logfile.touch()
         self._chown(self.logfile)
-        # postgres itself (not pg_ctl) so the PID we keep is the postmaster's.
-        return self.spawn(self._as_owner([str(bindir / "postgres"), "-D", str(self.data)]))
+        # postgres itself (not pg_ctl) so the PID we keep is the postmaster's. Address, port
+        # and socket directory on the command line (they override postgresql.conf, written
+        # once at initdb): a port changed in the settings later is the one it listens on.
+        return self.spawn(
+            self._as_owner(
+                [
+                    str(bindir / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-h",
+                    self.host,
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.socket_dir),
+                ]
+            )
+        )
 
     def _superuser(self) -> psycopg.Connection:
         return psycopg.connect(
