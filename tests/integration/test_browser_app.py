@@ -268,6 +268,7 @@ def test_login_survives_reload_until_logout(served: Served) -> None:
         # Logout ends the session on the server and drops the cookie.
         page.get_by_role("button", name="Log out").click()
         _login_form(page, "logout")
+        page.get_by_text("You are logged out.").wait_for(timeout=10000)
         _session_cookie(context, present=False)
         page.reload()
         _login_form(page, "logout and reload")
@@ -300,6 +301,7 @@ def test_login_survives_reload_until_logout(served: Served) -> None:
             conn.commit()
         page.reload()
         _login_form(page, "idle expiry")
+        page.get_by_text("Your session has ended. Please log in again.").wait_for(timeout=10000)
         page.screenshot(path=SHOTS / "session_expired.png")
         browser.close()
     text = log.read_text()
