@@ -12,7 +12,7 @@ from netvigil.cli.main import get_settings
 
 __all__ = ["app", "streamlit_command"]
 
-MAIN = Path(__file__).with_name("main.py")
+MAIN = Path(__file__).with_name("server.py")
 
 
 def streamlit_command(bind: str, port: int) -> list[str]:

@@ -169,6 +169,7 @@ def _ifkey(instance: str) -> tuple[int, str]:
 
 @st.fragment(run_every=5)
 def _live(name: str) -> None:
+    session.guard()  # reads Redis, not PostgreSQL: check the login here too
     frame = live.latest(session.redis_client(), name)
     if frame.empty:
         st.info("No live values in Redis for this device yet.")

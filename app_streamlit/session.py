@@ -16,10 +16,19 @@ import redis
 import streamlit as st
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from app_streamlit import login_state
 from app_streamlit.auth import can
 from netvigil.settings import Settings, load_settings, mask_url
 
-__all__ = ["current_role", "current_user", "read_conn", "redis_client", "require_login", "settings"]
+__all__ = [
+    "current_role",
+    "current_user",
+    "guard",
+    "read_conn",
+    "redis_client",
+    "require_login",
+    "settings",
+]
 
 STATEMENT_TIMEOUT_MS = 15000
 POOL_WAIT_S = 5.0
@@ -50,6 +59,7 @@ def read_conn() -> Iterator[psycopg.Connection[Any]]:
     A database outage stops the page with one line saying so (the DSN masked),
     never a traceback; the next rerun tries again.
     """
+    guard()
     try:
         with _pool(settings().postgres.readonly_dsn).connection(timeout=POOL_WAIT_S) as conn:
             yield conn
@@ -65,6 +75,21 @@ def read_conn() -> Iterator[psycopg.Connection[Any]]:
 @st.cache_resource(show_spinner=False)
 def redis_client() -> redis.Redis:
     return redis.Redis.from_url(settings().redis.url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def guard() -> None:
+    """Stop showing data once the login has ended (logout in another tab, expiry, role change).
+
+    A live fragment (``st.fragment(run_every=...)``) reruns only itself, not
+    main.py, so the session check there would never run on a page left open.
+    Every read goes through here: the session row is re-read at most once a
+    minute, and a rerun of the whole app then shows the login form.
+    """
+    if current_user() is None:
+        return
+    login_state.establish(settings())
+    if current_user() is None:
+        st.rerun()
 
 
 def current_user() -> str | None:

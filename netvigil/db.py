@@ -87,6 +87,8 @@ def migrate(settings: Settings, directory: Path | None = None) -> MigrationResul
     """Apply pending migrations, each in its own transaction."""
     directory = directory or migrations_dir()
     with connect(settings, autocommit=True) as conn:
+        # A migration that skips an optional part (0009 without pg_trgm) says so with RAISE NOTICE.
+        conn.add_notice_handler(_log_notice)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY, path text NOT NULL,"
@@ -121,6 +123,10 @@ def migrate(settings: Settings, directory: Path | None = None) -> MigrationResul
             return MigrationResult(path, applied)
         finally:
             conn.execute("SELECT pg_advisory_unlock(74201)")
+
+
+def _log_notice(diag: psycopg.errors.Diagnostic) -> None:
+    log.info("postgres: %s", diag.message_primary)
 
 
 def _set_readonly_password(conn: psycopg.Connection, settings: Settings) -> None:

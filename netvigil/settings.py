@@ -139,6 +139,14 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bind: str = "127.0.0.1"
     # username -> {"password_hash": bcrypt hash, "role": viewer|operator|admin}
     users: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
+    # A login survives reloads and new tabs through an HttpOnly cookie naming a
+    # server-side session (app_streamlit/tokens.py): it ends after this long
+    # without use, and in any case this long after the login.
+    session_idle_hours: float = 12.0
+    session_max_hours: float = 168.0
+    # Mark the cookie Secure also when the app is reached over plain HTTP behind
+    # a TLS-terminating proxy (it is always Secure when the request is https).
+    session_cookie_secure: bool = False
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

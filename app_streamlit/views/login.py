@@ -6,7 +6,7 @@ import logging
 
 import streamlit as st
 
-from app_streamlit import session
+from app_streamlit import login_state, session
 from app_streamlit.auth import authenticate
 
 log = logging.getLogger(__name__)
@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 st.title("NetVigil")
 st.caption("Network and server monitoring. Log in to continue.")
 users = session.settings().app.users
+notice = st.session_state.get(login_state.NOTICE)
+if isinstance(notice, str):
+    st.info(notice)
 if not users:
     st.warning("No users are configured (app.users in the config file). Use `netvigil app hash-password`.")
 with st.form("login"):
@@ -26,7 +29,6 @@ if submitted:
         log.warning("failed login for user %r", name)
         st.error("Unknown user or wrong password.")
     else:
-        st.session_state["user"] = name
-        st.session_state["role"] = role
-        log.info("user %s logged in (%s)", name, role)
+        remembered = login_state.begin(session.settings(), name, role)
+        log.info("user %s logged in (%s)%s", name, role, "" if remembered else ", not remembered")
         st.rerun()

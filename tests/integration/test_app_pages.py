@@ -140,3 +140,17 @@ def test_models_promote_admin_only(seeded: tuple[Settings, str, list[str]]) -> N
         ).fetchone()
     assert stages == {1: "archived", 2: "production"}
     assert audit == (f"{prefix}admin",)
+
+
+def test_a_live_page_stops_once_its_session_is_gone(seeded: tuple[Settings, str, list[str]]) -> None:
+    """A page reading data (as its live fragment does) re-checks a stale session and shows the login refusal."""
+    _, prefix, _ = seeded
+    at = AppTest.from_file(str(Path(MAIN).with_name("views") / "overview.py"), default_timeout=60)
+    at.session_state["user"] = f"{prefix}viewer"
+    at.session_state["role"] = "viewer"
+    at.session_state["sid"] = 2**62  # a session row that does not exist (logged out elsewhere)
+    at.session_state["sid_checked"] = datetime(2000, 1, 1, tzinfo=UTC)
+    at.run()
+    assert not at.exception, at.exception
+    assert "Please log in to see this page." in [e.value for e in at.error]
+    assert "user" not in at.session_state and not at.metric

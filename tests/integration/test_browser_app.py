@@ -21,10 +21,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from app_streamlit.auth import hash_password
 from app_streamlit.seed import purge, seed_all
+from app_streamlit.tokens import COOKIE_NAME, new_token, token_hash
 from netvigil.db import connect
 from netvigil.settings import Settings, project_root
 from netvigil.stack.base import apt_install
@@ -34,6 +35,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "browser-test-pw"
 PAGES = ["Overview", "Devices", "Alerts", "Events", "Topology", "Models"]
+# settings, app url, name prefix, alert keys, the app's log file
+Served = tuple[Settings, str, str, list[str], Path]
 
 
 def _free_port() -> int:
@@ -43,9 +46,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(
-    pg_stack: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Settings, str, str, list[str]]]:
+def served(pg_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     apt_install(["chromium", "chromium-driver"], [CHROMIUM])
     prefix = f"appb{uuid.uuid4().hex[:6]}_"
     with connect(pg_stack) as conn:
@@ -93,7 +94,7 @@ def served(
             assert proc.poll() is None, f"netvigil app exited: {Path(log.name).read_text()[-2000:]}"
             assert time.monotonic() < deadline, "netvigil app did not become healthy in 60 s"
             time.sleep(0.5)
-        yield pg_stack, url, prefix, keys
+        yield pg_stack, url, prefix, keys, Path(log.name)
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=20)
@@ -101,6 +102,9 @@ def served(
         with connect(pg_stack) as conn:
             purge(conn, prefix)
             conn.execute("DELETE FROM app_audit WHERE actor LIKE %s", (prefix.replace("_", "\\_") + "%",))
+            conn.execute(
+                "DELETE FROM app_sessions WHERE username LIKE %s", (prefix.replace("_", "\\_") + "%",)
+            )
             conn.commit()
 
 
@@ -130,8 +134,8 @@ def _open(page: Page, name: str) -> None:
     page.wait_for_selector(f"h1:has-text('{name}')", timeout=30000)
 
 
-def test_every_page_then_acknowledge(served: tuple[Settings, str, str, list[str]]) -> None:
-    settings, url, prefix, keys = served
+def test_every_page_then_acknowledge(served: Served) -> None:
+    settings, url, prefix, keys, _log = served
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -202,8 +206,8 @@ def test_every_page_then_acknowledge(served: tuple[Settings, str, str, list[str]
     assert audit == (f"{prefix}op",)
 
 
-def test_viewer_cannot_act(served: tuple[Settings, str, str, list[str]]) -> None:
-    _settings, url, prefix, _keys = served
+def test_viewer_cannot_act(served: Served) -> None:
+    _settings, url, prefix, _keys, _log = served
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1400})
@@ -214,3 +218,92 @@ def test_viewer_cannot_act(served: tuple[Settings, str, str, list[str]]) -> None
         _open(page, "Models")
         page.wait_for_selector("text=Promotion is for admins only", timeout=30000)
         browser.close()
+
+
+def _session_cookie(context: BrowserContext, present: bool = True) -> str:
+    """The session cookie's value once the browser holds it (or "" once it is gone)."""
+    deadline = time.monotonic() + 15
+    while True:
+        values = [c.get("value", "") for c in context.cookies() if c.get("name") == COOKIE_NAME]
+        if bool(values) == present:
+            return values[0] if values else ""
+        assert time.monotonic() < deadline, f"session cookie {'never set' if present else 'not cleared'}"
+        time.sleep(0.25)
+
+
+def _login_form(page: Page, where: str) -> None:
+    page.get_by_role("textbox", name="User").wait_for(timeout=30000)
+    assert page.locator("h1:has-text('Overview')").count() == 0, f"still logged in after {where}"
+
+
+def test_login_survives_reload_until_logout(served: Served) -> None:
+    settings, url, prefix, _keys, log = served
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        _login(page, url, f"{prefix}op")
+        token = _session_cookie(context)
+        cookie = next(c for c in context.cookies() if c.get("name") == COOKIE_NAME)
+        assert (
+            cookie.get("httpOnly") is True
+            and cookie.get("sameSite") == "Strict"
+            and cookie.get("path") == "/"
+        )
+        assert COOKIE_NAME not in page.evaluate("document.cookie"), "page JavaScript can read the token"
+        assert token not in page.url and token not in page.content()
+
+        # A reload, and a second tab straight onto another page: still logged in.
+        _open(page, "Alerts")
+        page.reload()
+        page.wait_for_selector("h1:has-text('Alerts')", timeout=30000)
+        _no_exception(page, "Alerts after reload")
+        page.screenshot(path=SHOTS / "session_after_reload.png")
+        other = context.new_page()
+        other.goto(f"{url}/events")
+        other.wait_for_selector("h1:has-text('Events')", timeout=30000)
+        assert other.get_by_text(f"Signed in as {prefix}op").count() == 1
+
+        # Logout ends the session on the server and drops the cookie.
+        page.get_by_role("button", name="Log out").click()
+        _login_form(page, "logout")
+        page.get_by_text("You are logged out.").wait_for(timeout=10000)
+        _session_cookie(context, present=False)
+        page.reload()
+        _login_form(page, "logout and reload")
+        page.screenshot(path=SHOTS / "session_after_logout_reload.png")
+        other.reload()
+        _login_form(other, "logout in another tab")
+        with connect(settings) as conn:
+            assert (
+                conn.execute(
+                    "SELECT 1 FROM app_sessions WHERE token_hash = %s", (token_hash(token),)
+                ).fetchone()
+                is None
+            )
+
+        # The old token put back by hand (a stolen copy) and a forged one: the login form.
+        for value, what in ((token, "replayed logged-out cookie"), (new_token(), "forged cookie")):
+            context.add_cookies([{"name": COOKIE_NAME, "value": value, "url": url}])
+            page.goto(url)
+            _login_form(page, what)
+        context.clear_cookies()
+
+        # Idle past the limit (last use 13 h ago; the limit is 12 h): the login form.
+        _login(page, url, f"{prefix}op")
+        stale = _session_cookie(context)
+        with connect(settings) as conn:
+            conn.execute(
+                "UPDATE app_sessions SET last_seen = now() - interval '13 hours' WHERE token_hash = %s",
+                (token_hash(stale),),
+            )
+            conn.commit()
+        page.reload()
+        _login_form(page, "idle expiry")
+        page.get_by_text("Your session has ended. Please log in again.").wait_for(timeout=10000)
+        page.screenshot(path=SHOTS / "session_expired.png")
+        browser.close()
+    text = log.read_text()
+    for secret in (token, stale, PASSWORD):
+        assert secret not in text, "a token or password reached the app log"

@@ -160,7 +160,7 @@ def test_metric_columns() -> None:
 
 def test_streamlit_command() -> None:
     cmd = streamlit_command("127.0.0.1", 8599)
-    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("main.py")
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("server.py")
     assert cmd[cmd.index("--server.port") + 1] == "8599" and "--server.headless" in cmd
 
 

@@ -35,6 +35,9 @@ def users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         )
     )
     monkeypatch.setenv("NETVIGIL_CONFIG", str(cfg))
+    # No session store here: a closed port, so a login is not remembered (and never
+    # lands in whatever database happens to listen on the default port).
+    monkeypatch.setenv("NETVIGIL_POSTGRES__DSN", "postgresql://nv:nv@127.0.0.1:9/nv")
     st.cache_resource.clear()  # session.settings() is cached per process
     yield
     st.cache_resource.clear()
@@ -70,6 +73,20 @@ def test_login_sets_user_and_role() -> None:
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert at.session_state["user"] == "vic" and at.session_state["role"] == "viewer"
+    assert "sid" not in at.session_state and "handoff" not in at.session_state  # store down: not remembered
+
+
+def test_store_down_login_still_works_but_says_not_remembered() -> None:
+    at = AppTest.from_file(str(APP / "main.py"), default_timeout=30)
+    at.session_state["user"] = "ann"
+    at.session_state["role"] = "operator"
+    at.run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "not remembered" in captions and "ann" in captions
+    at.sidebar.button(key="logout").click().run()
+    assert not at.exception and "user" not in at.session_state
+    assert "You are logged out." in [i.value for i in at.info]
 
 
 def test_no_users_configured_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
