@@ -11,6 +11,8 @@ log-scaled likelihood (``log(1 - L) / log(1e-10)``) so that 0.5 means L = 0.9999
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 LOG_FLOOR = np.log(1e-10)
@@ -55,6 +57,35 @@ def log10_tail(z: np.ndarray) -> np.ndarray:
     log_upper = np.log(0.5 * t) - u * u + poly  # ln P(Z > |z|)
     ln_tail = np.where(z >= 0, log_upper, np.log1p(-np.exp(np.minimum(log_upper, -1e-12))))
     return np.asarray(ln_tail / np.log(10.0))
+
+
+@lru_cache(maxsize=16)
+def normal_upper_quantile(p: float) -> float:
+    """The z with ``P(Z > z) = p`` for a standard normal Z (bisection on :func:`log10_tail`)."""
+    if not 0.0 < p < 0.5:
+        raise ValueError(f"tail probability must be in (0, 0.5), got {p}")
+    lo, hi, target = 0.0, 40.0, np.log10(p)
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if float(log10_tail(np.array(mid))) > target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def track_quantile(q: np.ndarray, value: np.ndarray, p: float, step: float) -> np.ndarray:
+    """One Robbins-Monro step toward the upper ``p`` quantile of ``value``: up by
+    ``step * (1 - p)`` when ``value`` exceeds ``q``, down by ``step * p`` otherwise, so
+    ``q`` settles where a fraction ``p`` of values lies above it (no samples stored)."""
+    return np.asarray(q + step * ((value > q) - p))
+
+
+def calibrate_tail(z: np.ndarray, q: np.ndarray, p: float) -> np.ndarray:
+    """Shift ``z`` down by how far its tracked upper-``p`` quantile ``q`` sits above the
+    normal one: a series whose z passes the normal 1-in-1/p level more often than that
+    is read on its own scale.  Never shifts up (lighter tails are left alone)."""
+    return np.asarray(z - np.maximum(q - normal_upper_quantile(p), 0.0))
 
 
 def surprise_score(z: np.ndarray, half: float = 10.0) -> np.ndarray:
