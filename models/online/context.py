@@ -25,8 +25,14 @@ Four signals are combined (by maximum):
   ``zl`` (one float, ``likelihood.track_quantile``) and ``zl`` is shifted down by how
   far that quantile sits above the normal one (never up).  A series that routinely
   bursts thus needs a larger burst to alert, and a well-behaved one is unchanged.
-  On NAB this cut false alarms on bursty series (leave-one-category-out 72.3 ->
-  73.9, ``NAB_RESULTS.md``);
+  The tracker learns from every point at full rate, flagged ones included: the far
+  tail of ``zl`` is reached almost only during incidents, so slowing it there (as the
+  predictors are slowed) switches the calibration off.  The price is memory: each
+  point above the quantile raises it by ``calib_step`` and it falls by
+  ``calib_step * calib`` per point, so a long likelihood excursion dulls this path
+  (not the novelty signals) for thousands of points.  On NAB this cut false alarms
+  on bursty series without losing a window (leave-one-category-out 72.3 -> 73.9,
+  ``NAB_RESULTS.md``);
 * spatial novelty: a value beyond everything seen so far by a margin (as Numenta's
   NAB detector does) is surprising by itself;
 * contextual novelty: a prediction error (value minus the chosen predictor) beyond
