@@ -68,10 +68,9 @@ import numpy as np
 
 from models.online.base import BankResult, DetectorBank
 from models.online.likelihood import (
-    calibrate_tail,
-    normal_tail,
     normal_upper_quantile,
     surprise_score,
+    tail_shift,
     track_quantile,
     update_likelihood,
 )
@@ -179,7 +178,12 @@ class ContextBank(DetectorBank):
         pred = np.where(use_wk, w_mean, np.where(use_sea, s_mean, level))
         scale = np.sqrt(np.where(use_wk, err_wk, best_err)) + floor
         z = np.abs(x - pred) / scale
-        zl, lik, l_short, l_mean, l_var = update_likelihood(
+        # per-series calibration: zl is read minus how far this series' own (1 - calib)
+        # quantile of zl sits above the normal one (never up: only heavy tails are corrected)
+        zl_q = st["zl_q"][rows]
+        zl_q = np.where(np.isnan(zl_q), normal_upper_quantile(self.calib), zl_q)
+        shift = tail_shift(zl_q, self.calib)
+        zl_c, lik, l_short, l_mean, l_var = update_likelihood(
             np.log1p(z),
             st["l_short"][rows],
             st["l_mean"][rows],
@@ -188,13 +192,8 @@ class ContextBank(DetectorBank):
             self.short,
             self.slow,
             0.02,
+            shift,
         )
-        # per-series calibration: shift zl down by how far this series' own (1 - calib)
-        # quantile of zl sits above the normal one (never up: only heavy tails are corrected)
-        zl_q = st["zl_q"][rows]
-        zl_q = np.where(np.isnan(zl_q), normal_upper_quantile(self.calib), zl_q)
-        zl_c = calibrate_tail(zl, zl_q, self.calib)
-        lik = 1.0 - normal_tail(zl_c)
         score = np.minimum(surprise_score(zl_c), surprise_score(z / 2.0))
         margin = self.spatial * spread
         novel = (n >= self.warmup) & ((x > hi + margin) | (x < lo - margin))
@@ -245,7 +244,7 @@ class ContextBank(DetectorBank):
         st["r_lo"][rows] = np.where(tracked, np.minimum(r_lo, res), r_lo)
         st["r_hi"][rows] = np.where(tracked, np.maximum(r_hi, res), r_hi)
         st["l_short"][rows], st["l_mean"][rows], st["l_var"][rows] = l_short, l_mean, l_var
-        zl_q_new = track_quantile(zl_q, zl, self.calib, self.calib_step)
+        zl_q_new = track_quantile(zl_q, zl_c + shift, self.calib, self.calib_step)  # of zl itself
         st["zl_q"][rows] = np.where(n >= self.warmup, zl_q_new, zl_q)
         st["n"][rows] = n + 1.0
         st["t0"][rows] = t0

@@ -81,11 +81,14 @@ def track_quantile(q: np.ndarray, value: np.ndarray, p: float, step: float) -> n
     return np.asarray(q + step * ((value > q) - p))
 
 
-def calibrate_tail(z: np.ndarray, q: np.ndarray, p: float) -> np.ndarray:
-    """Shift ``z`` down by how far its tracked upper-``p`` quantile ``q`` sits above the
-    normal one: a series whose z passes the normal 1-in-1/p level more often than that
-    is read on its own scale.  Never shifts up (lighter tails are left alone)."""
-    return np.asarray(z - np.maximum(q - normal_upper_quantile(p), 0.0))
+def tail_shift(q: np.ndarray, p: float) -> np.ndarray:
+    """How far a tracked upper-``p`` quantile ``q`` sits above the normal one (>= 0).
+
+    Subtracted from z (``update_likelihood(shift=...)``), it reads a series whose z
+    passes the normal 1-in-1/p level more often than that on its own scale; lighter
+    tails are left alone (never shifted up).
+    """
+    return np.asarray(np.maximum(q - normal_upper_quantile(p), 0.0))
 
 
 def surprise_score(z: np.ndarray, half: float = 10.0) -> np.ndarray:
@@ -114,16 +117,19 @@ def update_likelihood(
     short_alpha: float,
     long_alpha: float,
     min_std: float,
+    shift: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score ``raw`` against the series' raw-score distribution, then learn it.
 
     Returns (z, likelihood, new_short, new_mean, new_var): z is how far the short-term
-    average sits above the long-run distribution, in its standard deviations.  The long-run statistics use
-    ``max(long_alpha, 1/n)`` so a young series' distribution is a plain average.
+    average sits above the long-run distribution, in its standard deviations, minus
+    ``shift`` (a per-series tail correction, :func:`tail_shift`); the likelihood is
+    that of the shifted z.  The long-run statistics use ``max(long_alpha, 1/n)`` so a
+    young series' distribution is a plain average.
     """
     new_short = short + short_alpha * (raw - short)
     std = np.sqrt(np.maximum(var, min_std * min_std))
-    z = np.where(n > 1, (new_short - mean) / std, 0.0)
+    z = np.where(n > 1, (new_short - mean) / std, 0.0) - shift
     likelihood = 1.0 - normal_tail(z)
     a = np.maximum(long_alpha, 1.0 / np.maximum(n, 1.0))
     d = raw - mean
