@@ -57,7 +57,8 @@ both tails are about 1.5 % (``surprise_score``) at an onset.
 Learning is robust: residuals are clipped at ``clip`` typical errors before they
 update the predictors, so an outlier moves nothing much while a lasting level shift
 is still absorbed over time; points scoring at or above the threshold (the onset and
-the rest of an incident) are learned at a tenth of the rate.
+the rest of an incident) are learned at a tenth of the rate (the tail tracker excepted,
+above).
 """
 
 from __future__ import annotations

@@ -7,6 +7,12 @@ short-term average of the latest ones; the likelihood is the normal CDF of how f
 the short-term average sits above that distribution.  A sustained change lifts the
 short-term average and a single noisy point does not.  The stored score is the
 log-scaled likelihood (``log(1 - L) / log(1e-10)``) so that 0.5 means L = 0.99999.
+
+The normal assumption fails in the far tail for bursty series, which then pass any
+fixed likelihood level far more often than it promises.  ``track_quantile`` follows a
+series' own upper quantile of z with one float (no samples kept) and ``tail_shift``
+turns it into a correction that ``update_likelihood`` subtracts, so each series is
+read on its own tail scale (``models.online.context`` explains the choice).
 """
 
 from __future__ import annotations
