@@ -134,7 +134,8 @@ def _events(
     )
 
 
-def _normalise(raw: float, n_windows: int, profile: Profile) -> float:
+def normalised_score(raw: float, n_windows: int, profile: Profile) -> float:
+    """``100 * (S - S_null) / (S_perfect - S_null)`` for a summed raw score ``S``."""
     null = -profile.a_fn * n_windows
     perfect = profile.a_tp * n_windows
     if perfect == null:
@@ -149,7 +150,7 @@ def score_at(
     base, thr, delta = _events(files, scores, profile)
     raw = base + float(delta[thr >= threshold].sum())
     n_windows = sum(f.n_windows for f in files)
-    return ThresholdScore(threshold, raw, _normalise(raw, n_windows, profile))
+    return ThresholdScore(threshold, raw, normalised_score(raw, n_windows, profile))
 
 
 def optimise_threshold(
@@ -158,7 +159,7 @@ def optimise_threshold(
     """Best threshold over every distinct score plus "no detections" (threshold +inf)."""
     base, thr, delta = _events(files, scores, profile)
     n_windows = sum(f.n_windows for f in files)
-    best = ThresholdScore(math.inf, base, _normalise(base, n_windows, profile))
+    best = ThresholdScore(math.inf, base, normalised_score(base, n_windows, profile))
     if len(thr) == 0:
         return best
     order = np.argsort(-thr, kind="stable")
@@ -170,5 +171,5 @@ def optimise_threshold(
     k = int(np.argmax(cand_total))
     if cand_total[k] > best.raw:
         raw = float(cand_total[k])
-        best = ThresholdScore(float(cand_t[k]), raw, _normalise(raw, n_windows, profile))
+        best = ThresholdScore(float(cand_t[k]), raw, normalised_score(raw, n_windows, profile))
     return best

@@ -7,9 +7,17 @@ short-term average of the latest ones; the likelihood is the normal CDF of how f
 the short-term average sits above that distribution.  A sustained change lifts the
 short-term average and a single noisy point does not.  The stored score is the
 log-scaled likelihood (``log(1 - L) / log(1e-10)``) so that 0.5 means L = 0.99999.
+
+The normal assumption fails in the far tail for bursty series, which then pass any
+fixed likelihood level far more often than it promises.  ``track_quantile`` follows a
+series' own upper quantile of z with one float (no samples kept) and ``tail_shift``
+turns it into a correction that ``update_likelihood`` subtracts, so each series is
+read on its own tail scale (``models.online.context`` explains the choice).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -57,6 +65,38 @@ def log10_tail(z: np.ndarray) -> np.ndarray:
     return np.asarray(ln_tail / np.log(10.0))
 
 
+@lru_cache(maxsize=16)
+def normal_upper_quantile(p: float) -> float:
+    """The z with ``P(Z > z) = p`` for a standard normal Z (bisection on :func:`log10_tail`)."""
+    if not 0.0 < p < 0.5:
+        raise ValueError(f"tail probability must be in (0, 0.5), got {p}")
+    lo, hi, target = 0.0, 40.0, np.log10(p)
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if float(log10_tail(np.array(mid))) > target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def track_quantile(q: np.ndarray, value: np.ndarray, p: float, step: float) -> np.ndarray:
+    """One Robbins-Monro step toward the upper ``p`` quantile of ``value``: up by
+    ``step * (1 - p)`` when ``value`` exceeds ``q``, down by ``step * p`` otherwise, so
+    ``q`` settles where a fraction ``p`` of values lies above it (no samples stored)."""
+    return np.asarray(q + step * ((value > q) - p))
+
+
+def tail_shift(q: np.ndarray, p: float) -> np.ndarray:
+    """How far a tracked upper-``p`` quantile ``q`` sits above the normal one (>= 0).
+
+    Subtracted from z (``update_likelihood(shift=...)``), it reads a series whose z
+    passes the normal 1-in-1/p level more often than that on its own scale; lighter
+    tails are left alone (never shifted up).
+    """
+    return np.asarray(np.maximum(q - normal_upper_quantile(p), 0.0))
+
+
 def surprise_score(z: np.ndarray, half: float = 10.0) -> np.ndarray:
     """Map a z value to [0, 1) by its tail: ``D / (D + half)`` with ``D = -log10 P(Z > z)``.
 
@@ -83,16 +123,19 @@ def update_likelihood(
     short_alpha: float,
     long_alpha: float,
     min_std: float,
+    shift: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score ``raw`` against the series' raw-score distribution, then learn it.
 
     Returns (z, likelihood, new_short, new_mean, new_var): z is how far the short-term
-    average sits above the long-run distribution, in its standard deviations.  The long-run statistics use
-    ``max(long_alpha, 1/n)`` so a young series' distribution is a plain average.
+    average sits above the long-run distribution, in its standard deviations, minus
+    ``shift`` (a per-series tail correction, :func:`tail_shift`); the likelihood is
+    that of the shifted z.  The long-run statistics use ``max(long_alpha, 1/n)`` so a
+    young series' distribution is a plain average.
     """
     new_short = short + short_alpha * (raw - short)
     std = np.sqrt(np.maximum(var, min_std * min_std))
-    z = np.where(n > 1, (new_short - mean) / std, 0.0)
+    z = np.where(n > 1, (new_short - mean) / std, 0.0) - shift
     likelihood = 1.0 - normal_tail(z)
     a = np.maximum(long_alpha, 1.0 / np.maximum(n, 1.0))
     d = raw - mean

@@ -26,12 +26,16 @@ DEFAULT_PARAMS: dict[str, Any] = {"detector": "default", "overrides": {}}
 
 
 def validate_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Normalised params; unknown detector names or constructor arguments are errors."""
+    """Normalised params; unknown detector names, constructor arguments or values a bank
+    cannot run with are errors."""
     name = str(params.get("detector", "default"))
     overrides = dict(params.get("overrides") or {})
     if name not in DETECTORS:
         raise ValueError(f"unknown detector {name!r}; known: {list(DETECTORS)}")
-    make_detector(name, **overrides)  # raises TypeError on an unknown argument
+    probe = make_detector(name, **overrides)  # raises TypeError on an unknown argument
+    # constructors only store their arguments: one update on a throwaway bank catches a
+    # value the bank cannot run with (e.g. ``calib`` outside (0, 0.5)) here, not in the stream
+    probe.update_keys(["probe"], np.zeros(1), np.zeros(1))
     return {"detector": name, "overrides": overrides}
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from models.online import DETECTORS, DetectorBank, make_detector
+from models.online.likelihood import normal_tail, normal_upper_quantile, tail_shift, track_quantile
 
 pytestmark = pytest.mark.unit
 
@@ -116,13 +117,71 @@ def test_snapshot_from_before_a_new_state_field_still_restores() -> None:
     bank = make_detector("default")
     _feed(bank, ["a"], ts[:300], x[:300])
     with np.load(io.BytesIO(bank.snapshot())) as data:
-        old = {k: data[k] for k in data.files if k not in ("r_lo", "r_hi")}
+        old = {k: data[k] for k in data.files if k not in ("r_lo", "r_hi", "zl_q")}
     buf = io.BytesIO()
     np.savez(buf, **old)
     restored = DetectorBank.restore(buf.getvalue())
     assert np.isinf(restored._state["r_lo"]).all()
+    assert np.isnan(restored._state["zl_q"]).all()  # "not tracked yet": starts at the normal quantile
     res = restored.update_keys(["a"] * 100, ts[300:], x[300:])
-    assert np.isfinite(res.score).all()
+    assert np.isfinite(res.score).all() and np.isfinite(res.likelihood).all()
+    assert np.isfinite(restored._state["zl_q"][restored.index(["a"])]).all()
+
+
+def test_normal_upper_quantile_inverts_the_tail() -> None:
+    for p in (0.01, 0.001, 1e-6):
+        q = normal_upper_quantile(p)
+        assert abs(float(normal_tail(np.array(q))) - p) < 1e-3 * p
+    assert abs(normal_upper_quantile(0.001) - 3.0902) < 1e-3
+    with pytest.raises(ValueError):
+        normal_upper_quantile(0.7)
+
+
+def test_tracked_quantile_settles_at_the_upper_tail_of_a_heavy_tailed_stream() -> None:
+    rng = np.random.default_rng(5)
+    draws = rng.standard_t(2, 200_000)  # far heavier upper tail than the normal
+    q = np.array(normal_upper_quantile(0.001))
+    for v in draws:
+        q = track_quantile(q, np.array(v), 0.001, 0.2)
+    assert 0.0005 < np.mean(draws[100_000:] > q) < 0.002  # settles at its own 1-in-1000 level
+    assert q > normal_upper_quantile(0.001) + 2.0
+
+
+def test_calibration_shifts_only_heavy_tails_down() -> None:
+    q = np.array([2.0, 3.0902, 5.0902])  # light tail, normal tail, tail 2 above normal
+    np.testing.assert_allclose(tail_shift(q, 0.001), [0.0, 0.0, 2.0], atol=1e-3)
+
+
+def test_default_reads_a_heavy_tailed_series_on_its_own_scale() -> None:
+    """Same data, same state, except one bank has learned that this series' likelihood
+    passes its 1-in-1000 level routinely: the burst that only the likelihood path
+    reports (inside the value and error ranges) is then not reported."""
+    rng = np.random.default_rng(2)
+    n = 2000
+    ts = 1_700_000_000.0 + 300.0 * np.arange(n)
+    x = 50 + rng.normal(0, 1, n)
+    x[50] = 80.0  # sets the value range during warm-up, so the later burst is not novel,
+    x[200], x[210] = 66.0, 34.0  # and the error range after it: not novel in context either
+    x[1500:1505] += 10.0 * rng.uniform(0.9, 1.1, 5)  # a burst of about 10 typical errors
+    plain, routine = make_detector("default"), make_detector("default")
+    plain.update_keys(["a"] * 1400, ts[:1400], x[:1400])
+    routine.update_keys(["a"] * 1400, ts[:1400], x[:1400])
+    assert plain._state["zl_q"][0] <= normal_upper_quantile(0.001)  # well-behaved: no shift
+    routine._state["zl_q"][0] = normal_upper_quantile(0.001) + 3.0
+    res_plain = plain.update_keys(["a"] * 600, ts[1400:], x[1400:])
+    res_routine = routine.update_keys(["a"] * 600, ts[1400:], x[1400:])
+    assert res_plain.flag[100:105].sum() == 1 and res_plain.flag.sum() == 1
+    assert res_routine.flag.sum() == 0
+    assert res_routine.likelihood[100:105].max() < 0.5 < res_plain.likelihood[100:105].max()
+
+
+def test_calibration_leaves_a_well_behaved_series_alone() -> None:
+    ts, x = _stream(3000)
+    x[2500] += 30.0
+    res = make_detector("default").update_keys(["a"] * 3000, ts, x)
+    off = make_detector("default", calib_step=0.0).update_keys(["a"] * 3000, ts, x)
+    np.testing.assert_array_equal(res.flag, off.flag)
+    np.testing.assert_allclose(res.score, off.score)
 
 
 def test_unknown_detector_is_an_error() -> None:

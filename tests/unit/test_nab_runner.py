@@ -67,3 +67,24 @@ def test_cli_run_and_score_json(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     assert [r["profile"] for r in doc["scores"]] == ["standard", "reward_low_FP_rate", "reward_low_FN_rate"]
+
+
+def test_loco_chooses_each_threshold_without_the_held_out_category() -> None:
+    from models.nab.crosscheck import loco
+    from models.nab.data import NabSeries
+
+    n = 1000
+    ts = 1_700_000_000.0 + 300.0 * np.arange(n)
+
+    def series(key: str) -> NabSeries:
+        return NabSeries(key, ts, np.zeros(n), [str(t) for t in ts], [(600, 700)])
+
+    corpus = [series("catA/a.csv"), series("catB/b.csv")]
+    same = [np.zeros(n), np.zeros(n)]
+    same[0][600] = same[1][600] = 0.8  # both detected at the window's left edge
+    assert loco(corpus, same)["standard"] == pytest.approx(100.0)
+    # B's detection is weaker than A's: A's optimised threshold (0.8) misses it, and B's
+    # (0.3) catches A's, so only the held-out B loses its window.
+    weak = [same[0], np.zeros(n)]
+    weak[1][600] = 0.3
+    assert loco(corpus, weak)["standard"] == pytest.approx(50.0)

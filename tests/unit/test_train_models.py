@@ -54,6 +54,8 @@ def test_online_params_validation() -> None:
         validate_params({"detector": "nope"})
     with pytest.raises(TypeError):
         validate_params({"detector": "default", "overrides": {"no_such_arg": 1}})
+    with pytest.raises(ValueError, match="tail probability"):  # caught before the stream runs it
+        validate_params({"detector": "default", "overrides": {"calib": 0.0}})
     bank = detector_from_params({"detector": "default", "overrides": {"threshold": 0.42}})
     assert isinstance(bank, ContextBank) and bank.threshold == 0.42
 
