@@ -61,6 +61,8 @@ class SeriesCache:
 
     def lookup(self, device: str, names: tuple[str, ...], insts: tuple[str, ...]) -> Ids | None:
         """Ids of the batch's series in order, or None when some are not cached (fast path)."""
+        if not names:
+            return np.zeros(0, dtype=np.int32)
         entry = self.devices.get(device)
         if entry is None:
             return None
