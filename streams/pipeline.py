@@ -53,10 +53,10 @@ log = logging.getLogger(__name__)
 
 INPUT_TOPICS = ("poll", "ping", "trap", "syslog")
 REJECT_AFTER = 3  # data errors in a row before a batch is dead-lettered instead of written
-# CPU work on a batch yields to the event loop every this many records: the COPY of the
+# CPU work on a batch yields to the event loop every this many records (a few ms): the COPY of the
 # previous batch is pumped to PostgreSQL by the same loop, and a 150 ms stretch of rate
 # computation without a yield stalls it (measured: COPY at 40% of its plain speed).
-YIELD_EVERY = 64
+YIELD_EVERY = 16
 _POLL_STATUS = {"ok": "up", "partial": "partial", "unreachable": "unreachable"}
 
 
@@ -412,9 +412,9 @@ class Pipeline:
                 except Exception:
                     log.exception("batch processor %r failed; persistence continues", proc)
         futures = []
-        for k in range(0, len(batches), YIELD_EVERY * 4):
+        for k in range(0, len(batches), YIELD_EVERY * 8):
             # Whole producer batches per partition: aiokafka's per-record send() costs ~50 us.
-            part = batches[k : k + YIELD_EVERY * 4]
+            part = batches[k : k + YIELD_EVERY * 8]
             futures += await self.publisher.send_encoded_batch(
                 "metrics", [(b.device.encode(), encode(b)) for b in part]
             )
