@@ -21,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from sys import intern
 from typing import Any
 
 import msgspec
@@ -89,7 +90,8 @@ class LiveState:
         items = [batches] if isinstance(batches, MetricBatch) else batches
         for b in items:
             fields = self._latest.setdefault(b.device, {})
-            fields.update({f"{m.metric}|{m.instance}": repr(m.value) for m in b.metrics})  # flag_key()
+            # flag_key() keys, interned: the same few hundred strings for every device (memory at scale)
+            fields.update({intern(f"{m.metric}|{m.instance}"): repr(m.value) for m in b.metrics})
             fields["_ts"] = repr(b.ts)
             self._dirty.add(b.device)
         if self._flusher is None:
