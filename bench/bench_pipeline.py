@@ -25,8 +25,10 @@ Per scale (``scales[]``): ``value`` = raw samples consumed per second
 (steady state: from the end of the first committed batch to the last),
 ``limit`` = the plain COPY of the same rows in samples/s, ``ratio``,
 ``rows_per_s`` = derived rows written per second, ``phase_seconds``,
-``rss_mb`` = the process's peak resident memory after that scale (worker plus
-the bench's own producer). Top level: the lowest ``value`` of all scales with
+``worker_cpu_us_per_sample`` = this process's CPU time over the drain per raw
+sample (the worker's own cost, PostgreSQL excluded: steadier than samples/s on
+a shared machine), ``rss_mb`` = the process's peak resident memory after that
+scale (worker plus the bench's own producer). Top level: the lowest ``value`` of all scales with
 that scale's limit -- the figure the goal is about. JSON to stdout and
 bench/results/pipeline.json. The bench's rows are deleted afterwards.
 """
@@ -101,7 +103,7 @@ async def drain(pipe: Pipeline, rows: int) -> dict[str, float]:
     pipe.processors = [mark]
     pipe.phase_seconds.clear()
     pipe.sink.phase_seconds.clear()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     stop = False
     task = asyncio.create_task(pipe.run(lambda: stop))
     try:
@@ -116,6 +118,7 @@ async def drain(pipe: Pipeline, rows: int) -> dict[str, float]:
     (t_first, rows_first) = marks[0]
     return {
         "wall_s": end - started,
+        "cpu_s": time.process_time() - cpu_started,
         "steady_s": max(marks[-1][0] - t_first, 1e-9),
         "steady_rows": marks[-1][1] - rows_first,
         "batches": len(marks),
@@ -201,12 +204,15 @@ async def one_scale(args: argparse.Namespace, n_devices: int, polls: int) -> dic
         "rows_per_s": round(d["steady_rows"] / d["steady_s"]),
         "limit_rows_per_s": round(limit_rows / limit_s),
         "wall_samples_per_s": round(samples / d["wall_s"]),
+        # this process's CPU (the worker; PostgreSQL not included) per raw sample over the drain:
+        # less sensitive than samples/s to what else runs on a shared machine
+        "worker_cpu_us_per_sample": round(d["cpu_s"] / samples * 1e6, 2),
         "samples": samples,
         "rows": rows,
         "polls": n_devices * (polls - 2),
         "batches": d["batches"],
         "phase_seconds": {
-            k[:-2]: v for k, v in d.items() if k.endswith("_s") and k not in ("wall_s", "steady_s")
+            k[:-2]: v for k, v in d.items() if k.endswith("_s") and k not in ("wall_s", "steady_s", "cpu_s")
         },
         "produce_s": round(produce_s, 2),
         "warmup_s": round(warmup_s, 2),
