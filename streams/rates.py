@@ -99,9 +99,13 @@ class _Ctx:
     """Per-poll working data: samples by metric, deltas, the output lists."""
 
     def __init__(self, poll: DevicePoll, prev: DeviceState | None, dt: float | None, cfg: RateConfig) -> None:
-        self.by_metric: dict[str, dict[str, Sample]] = {}
-        for s in poll.samples:
-            self.by_metric.setdefault(s.metric, {})[s.instance] = s
+        by_metric: dict[str, dict[str, Sample]] = {}
+        for s in poll.samples:  # not setdefault(metric, {}): that builds a dict per sample
+            inner = by_metric.get(s.metric)
+            if inner is None:
+                inner = by_metric[s.metric] = {}
+            inner[s.instance] = s
+        self.by_metric = by_metric
         self.props: dict[str, dict[str, str]] = {}
         for p in poll.props:
             self.props.setdefault(p.name, {})[p.instance] = p.text
