@@ -10,10 +10,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netvigil.records import DevicePoll, Sample
+from netvigil.records import DevicePoll, Sample, SnmpType
 from streams.rates import compute, flag_key
 
-COUNTERS = [
+COUNTERS: list[tuple[str, SnmpType]] = [
     ("ifHCInOctets", "counter64"),
     ("ifHCOutOctets", "counter64"),
     ("ifInOctets", "counter32"),

@@ -53,7 +53,7 @@ insts = st.sampled_from(["", "1", "2", "/"])
 @given(st.lists(st.lists(st.tuples(names, insts), max_size=12), min_size=1, max_size=6))
 def test_cache_agrees_with_a_plain_dict(polls: list[list[tuple[str, str]]]) -> None:
     """Whatever the sequence of shapes, ids are those a (metric, instance) dict would give."""
-    cache, truth = SeriesCache(), {}
+    cache, truth = SeriesCache(), dict[tuple[str, str], int]()
     for keys in polls:
         ids = cache.lookup("dev", *shape(keys))
         if ids is None:
