@@ -35,6 +35,9 @@ class Publisher:
     def __init__(self, settings: Settings, *, linger_ms: int = 20, client_id: str = "netvigil") -> None:
         self.settings = settings
         self.counts: Counter[str] = Counter()
+        # (topic, partition count, key) -> partition: murmur2 is pure Python (~20 us a key) and the
+        # same keys (device names) come back batch after batch. Cleared when it grows too big.
+        self._partition_of: dict[tuple[str, int, bytes], int] = {}
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka.bootstrap,
             client_id=client_id,
@@ -101,14 +104,17 @@ class Publisher:
         name = self.settings.topic(topic)
         partitions = sorted(await self._producer.partitions_for(name))
         by_part: dict[int, list[tuple[bytes | None, bytes]]] = {}
-        cache: dict[bytes, int] = {}  # murmur2 is pure Python: hash each key once per call
+        cache = self._partition_of
+        if len(cache) > 1_000_000:
+            cache.clear()
+        n = len(partitions)
         for key, value in items:
             if key is None:
                 part = partitions[random.randrange(len(partitions))]  # noqa: S311 - load spreading
             else:
-                part = cache.get(key, -1)
+                part = cache.get((name, n, key), -1)
                 if part < 0:
-                    part = cache[key] = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+                    part = cache[(name, n, key)] = partitions[(murmur2(key) & 0x7FFFFFFF) % n]
             by_part.setdefault(part, []).append((key, value))
         futures: list[asyncio.Future[Any]] = []
         for part, records in by_part.items():

@@ -73,8 +73,13 @@ class Record(msgspec.Struct, kw_only=True, omit_defaults=False):
 # --------------------------------------------------------------------------
 SnmpType = Literal["counter32", "counter64", "gauge", "integer", "timeticks"]
 
+# Sample, Prop and Metric hold only strings and numbers, so they can never be part of a
+# reference cycle: ``gc=False`` keeps them out of the cyclic garbage collector. A worker
+# makes ~300 of them per device poll; tracked, they triggered most of its collections
+# (bench_pipeline at 15,000 devices: 8.3 s of GC in a 4-minute run, 59 full collections).
 
-class Sample(msgspec.Struct, array_like=True, frozen=True):
+
+class Sample(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One numeric value from a poll. ``array_like`` keeps 150 of them compact.
 
     ``metric`` is the MIB object name (``ifHCInOctets``), ``instance`` the index
@@ -88,7 +93,7 @@ class Sample(msgspec.Struct, array_like=True, frozen=True):
     kind: SnmpType = "gauge"
 
 
-class Prop(msgspec.Struct, array_like=True, frozen=True):
+class Prop(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """A text property from a poll: ifName, ifAlias, hrStorageDescr, sysDescr, LLDP peers."""
 
     name: str
@@ -194,7 +199,7 @@ class SyslogMessage(Record, kw_only=True):
 # --------------------------------------------------------------------------
 # Process tier
 # --------------------------------------------------------------------------
-class Metric(msgspec.Struct, array_like=True, frozen=True):
+class Metric(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One derived value: a rate, a percentage, a gauge. ``unit`` as in the UI."""
 
     metric: str

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from sys import intern
 from typing import Any
 
 import msgspec
@@ -31,7 +32,6 @@ from netvigil.records import Alert, MetricBatch
 from netvigil.settings import Settings
 from netvigil.topics import encode
 from streams.monitoring import REDIS_ERRORS
-from streams.rates import flag_key
 
 __all__ = ["LiveState"]
 
@@ -90,8 +90,8 @@ class LiveState:
         items = [batches] if isinstance(batches, MetricBatch) else batches
         for b in items:
             fields = self._latest.setdefault(b.device, {})
-            for m in b.metrics:
-                fields[flag_key(m.metric, m.instance)] = repr(m.value)
+            # flag_key() keys, interned: the same few hundred strings for every device (memory at scale)
+            fields.update({intern(f"{m.metric}|{m.instance}"): repr(m.value) for m in b.metrics})
             fields["_ts"] = repr(b.ts)
             self._dirty.add(b.device)
         if self._flusher is None:
@@ -113,7 +113,16 @@ class LiveState:
         # The hot path: tens of thousands of fields a second. redis-py packs each
         # argument in Python (half a core at 100k samples/s); one RESP buffer
         # built here costs a third of that.
-        parts = [_hset(f"{self.prefix}latest:{d}", self._latest[d]) for d in dirty]
+        parts: list[bytes] = []
+        try:
+            for k, d in enumerate(dirty):
+                parts.append(_hset(f"{self.prefix}latest:{d}", self._latest[d]))
+                if k % 64 == 63:
+                    await asyncio.sleep(0)  # ~100 fields a device: do not hold the worker's loop for long
+        except asyncio.CancelledError:
+            self._dirty |= dirty  # close() cancels the flusher, then flushes what is left
+            self._dirty_devices |= dirty_devices
+            raise
         if dirty_devices:
             parts.append(_hset(f"{self.prefix}devices", {d: self._devices[d] for d in dirty_devices}))
         await self._run_packed(b"".join(parts), len(parts))

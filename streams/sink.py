@@ -24,12 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import msgspec
+import numpy as np
 import psycopg
 
+from netvigil.records import MetricBatch
 from netvigil.settings import Settings, mask_url
 from streams.monitoring import ROWS_WRITTEN, WRITE_SECONDS
-from streams.rates import DeviceState
-from streams.rows import SampleRow, encode_samples_copy
+from streams.rates import DeviceState, flag_key
+from streams.rows import encode_copy_columns, pg_micros
+from streams.series import Ids, SeriesCache
 
 __all__ = ["SeriesKey", "Sink", "WriteSet"]
 
@@ -42,7 +45,10 @@ SeriesKey = tuple[str, str, str]  # device, metric, instance
 class WriteSet:
     """Everything one consumed batch writes, prepared before the transaction."""
 
-    samples: list[tuple[SeriesKey, str, float, float, str | None]] = field(default_factory=list)
+    # Derived values, as the rates stage made them: one MetricBatch per poll (or ping), no
+    # per-sample copy. ``series_ids[i]`` (filled by the sink) are the ids of ``batches[i]``.
+    batches: list[MetricBatch] = field(default_factory=list)
+    series_ids: list[Ids] = field(default_factory=list)
     states: dict[str, DeviceState] = field(default_factory=dict)
     pings: list[tuple[object, ...]] = field(default_factory=list)
     traps: list[tuple[object, ...]] = field(default_factory=list)
@@ -52,8 +58,12 @@ class WriteSet:
     interfaces: dict[str, list[tuple[object, ...]]] = field(default_factory=dict)
     lldp: dict[str, list[tuple[str, str, str | None, str | None]]] = field(default_factory=dict)
 
+    @property
+    def sample_count(self) -> int:
+        return sum(len(b.metrics) for b in self.batches)
+
     def __len__(self) -> int:
-        return len(self.samples) + len(self.pings) + len(self.traps) + len(self.syslogs) + len(self.devices)
+        return self.sample_count + len(self.pings) + len(self.traps) + len(self.syslogs) + len(self.devices)
 
 
 _PING_SQL = (
@@ -101,13 +111,13 @@ _COPY = "COPY {} (series_id, ts, value, flag) FROM STDIN (FORMAT BINARY)"
 
 
 class Sink:
-    """Owns one async PostgreSQL connection and the series-id cache."""
+    """Owns one async PostgreSQL connection and the series-id cache (:mod:`streams.series`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.conn: psycopg.AsyncConnection | None = None
         self.read_conn: psycopg.AsyncConnection | None = None
-        self.series: dict[SeriesKey, int] = {}
+        self.series = SeriesCache()
         self.phase_seconds: defaultdict[str, float] = defaultdict(
             float
         )  # series / copy / state / events (bench)
@@ -153,18 +163,45 @@ class Sink:
         rows = await cur.fetchall()
         return {d: msgspec.msgpack.decode(s, type=DeviceState) for d, s in rows}
 
-    async def series_ids(self, keys: Sequence[SeriesKey], units: dict[SeriesKey, str]) -> None:
-        """Make sure every key has an id in ``self.series`` (insert missing series)."""
-        missing = [k for k in dict.fromkeys(keys) if k not in self.series]
-        if not missing:
-            return
+    async def resolve(self, batches: Sequence[MetricBatch]) -> list[Ids]:
+        """The series ids of every batch's metrics, in order; missing series are inserted."""
+        cache = self.series
+        shapes = [
+            (tuple([m.metric for m in b.metrics]), tuple([m.instance for m in b.metrics])) for b in batches
+        ]
+        out: list[Ids | None] = [cache.lookup(b.device, *sh) for b, sh in zip(batches, shapes, strict=True)]
+        todo = [i for i, ids in enumerate(out) if ids is None]
+        if todo:
+            units: dict[SeriesKey, str] = {}
+            for i in todo:
+                b = batches[i]
+                want = set(cache.missing(b.device, *shapes[i]))
+                for m in b.metrics:
+                    if (m.metric, m.instance) in want:
+                        units.setdefault((b.device, m.metric, m.instance), m.unit)
+            found = await self._insert_series(units)
+            per_device: dict[str, dict[tuple[str, str], int]] = {}
+            for (dev, metric, inst), sid in found.items():
+                per_device.setdefault(dev, {})[(metric, inst)] = sid
+            for d, ids in per_device.items():
+                cache.add(d, ids)
+            for i in todo:
+                out[i] = cache.ids_of(batches[i].device, *shapes[i])
+        return [ids for ids in out if ids is not None]
+
+    async def _insert_series(self, units: dict[SeriesKey, str]) -> dict[SeriesKey, int]:
+        """Insert the series not in PostgreSQL yet; the ids of all of ``units``."""
+        if not units:
+            return {}
         conn = await self.connect()
+        missing = list(units)
         cols = list(zip(*missing, strict=True))
+        found: dict[SeriesKey, int] = {}
         async with conn.transaction():
             await conn.execute(
                 "INSERT INTO series (device, metric, instance, unit)"
                 " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
-                (list(cols[0]), list(cols[1]), list(cols[2]), [units.get(k, "") for k in missing]),
+                (list(cols[0]), list(cols[1]), list(cols[2]), [units[k] for k in missing]),
                 binary=True,
             )
             cur = await conn.execute(
@@ -175,43 +212,41 @@ class Sink:
                 binary=True,
             )
             for sid, d, m, i in await cur.fetchall():
-                self.series[(d, m, i)] = sid
+                found[(d, m, i)] = sid
+        return found
 
     async def write(self, ws: WriteSet) -> dict[str, int]:
         """Write ``ws`` in one transaction; returns rows per table. Raises on failure."""
         t0 = time.perf_counter()
-        series = self.series
-        missing = {k: unit for k, unit, *_ in ws.samples if k not in series}
-        if missing:
-            await self.series_ids(list(missing), missing)
+        ws.series_ids = await self.resolve(ws.batches)
         self.phase_seconds["series"] += time.perf_counter() - t0
-        rows: list[SampleRow] = [(series[k], ts, v, f) for k, _, ts, v, f in ws.samples]
+        payload = copy_payload(ws.batches, ws.series_ids)
         started = time.perf_counter()
         try:
-            counts = await self._transaction(ws, rows, staged=False)
+            counts = await self._transaction(ws, payload, staged=False)
         except psycopg.errors.UniqueViolation:
             log.info("sample rows already present (rebalance overlap): retrying through staging")
-            counts = await self._transaction(ws, rows, staged=True)
+            counts = await self._transaction(ws, payload, staged=True)
         WRITE_SECONDS.observe(time.perf_counter() - started)
         for table, n in counts.items():
             ROWS_WRITTEN.labels(table).inc(n)
         return counts
 
-    async def _transaction(self, ws: WriteSet, rows: list[SampleRow], *, staged: bool) -> dict[str, int]:
+    async def _transaction(self, ws: WriteSet, payload: bytes | None, *, staged: bool) -> dict[str, int]:
         conn = await self.connect()
         counts: dict[str, int] = {}
         async with conn.transaction(), conn.cursor() as cur:
             t0 = time.perf_counter()
-            if rows:
+            if payload is not None:
                 async with cur.copy(_COPY.format("nv_stage" if staged else "metric_samples")) as copy:
-                    await copy.write(encode_samples_copy(rows))
+                    await copy.write(payload)
                 if staged:
                     await cur.execute(
                         "INSERT INTO metric_samples SELECT * FROM nv_stage ON CONFLICT DO NOTHING"
                     )
                     counts["metric_samples"] = max(cur.rowcount, 0)
                 else:
-                    counts["metric_samples"] = len(rows)
+                    counts["metric_samples"] = ws.sample_count
             t1 = time.perf_counter()
             self.phase_seconds["copy"] += t1 - t0
             if ws.states:
@@ -264,3 +299,29 @@ class Sink:
             )
             if neighbours:
                 await cur.executemany(_LLDP_SQL, [(device, *n, device) for n in neighbours])
+
+
+def copy_payload(batches: Sequence[MetricBatch], ids: Sequence[Ids]) -> bytes | None:
+    """The binary COPY stream of every batch's values (None when there are none).
+
+    Columns, not rows: per batch one id array (the cache's), one timestamp
+    and a list of values; flags only where a batch has any.
+    """
+    sizes = [len(b.metrics) for b in batches]
+    total = sum(sizes)
+    if not total:
+        return None
+    values: list[float] = []
+    flags: dict[int, str] = {}
+    pos = 0
+    for b in batches:
+        metrics = b.metrics
+        values += [m.value for m in metrics]
+        if b.flags:
+            for j, m in enumerate(metrics):
+                f = b.flags.get(flag_key(m.metric, m.instance))
+                if f is not None:
+                    flags[pos + j] = f
+        pos += len(metrics)
+    ts = np.repeat(np.array([pg_micros(b.ts) for b in batches], dtype=np.int64), sizes)
+    return encode_copy_columns(np.concatenate(ids), ts, values, flags)

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import struct
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from netvigil.records import DevicePoll, Prop, Sample, SyslogMessage
 from streams.rows import (
     COPY_HEADER,
     PG_EPOCH,
     changed,
     device_info,
+    encode_copy_columns,
     encode_samples_copy,
     interface_rows,
     lldp_rows,
     msg_hash,
+    pg_micros,
     syslog_row,
 )
 
@@ -93,3 +98,24 @@ def test_syslog_row_strips_nul_and_hashes_payload() -> None:
     row = syslog_row(m, b"payload")
     assert row[1] == msg_hash(b"payload") and len(row[1]) == 20
     assert row[-2:] == ("ab", "<3>ab")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-(2**31), 2**31 - 1),
+            st.floats(0, 4e9, allow_nan=False),
+            st.floats(allow_nan=False),
+            st.one_of(st.none(), st.sampled_from(["above_speed", "x", "é"])),
+        ),
+        max_size=40,
+    )
+)
+def test_column_encoder_matches_row_encoder(rows: list[tuple[int, float, float, str | None]]) -> None:
+    """The numpy column encoder the worker uses writes exactly the reference row stream."""
+    flags = {i: f for i, (_, _, _, f) in enumerate(rows) if f is not None}
+    got = encode_copy_columns(
+        [r[0] for r in rows], [pg_micros(r[1]) for r in rows], [r[2] for r in rows], flags
+    )
+    assert got == encode_samples_copy(rows)
