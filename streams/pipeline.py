@@ -140,7 +140,16 @@ class Pipeline:
 
     async def stop(self) -> None:
         if self.consumer is not None:
-            await self.consumer.stop()
+            try:
+                await self.consumer.stop()
+            except asyncio.CancelledError:
+                # aiokafka's fetcher can re-raise the cancellation of a fetch that was in its
+                # retry back-off (a broker request timeout); unless this task itself is being
+                # cancelled, go on closing the publisher and the database connections.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                log.warning("kafka consumer stop surfaced its fetcher's cancellation; stopping anyway")
         if self._publisher is not None:
             await self._publisher.stop()
         await self.sink.close()
