@@ -11,7 +11,7 @@ one's errors:
   differ, used after 15 days while it beats both.  Slot counts are uint8
   (only "seen fewer than 3 times?" matters), keeping the state under 1.2 KiB.
 
-Four signals are combined (by maximum):
+Five signals are combined (by maximum):
 
 * ``z``: the error of the better predictor in units of that predictor's typical
   error (a missing daily peak is as surprising as a spike);
@@ -35,6 +35,17 @@ Four signals are combined (by maximum):
   ``NAB_RESULTS.md``);
 * spatial novelty: a value beyond everything seen so far by a margin (as Numenta's
   NAB detector does) is surprising by itself;
+* creep: a new all-time extreme that lies beyond the range as it stood at the last
+  snapshot (retaken every ``creep_days``) by the same margin.  The all-time range
+  follows a slow drift point by point (each new extreme is only a little beyond the
+  last), so spatial novelty never sees a value creeping past everything seen before
+  (a leak filling memory or disk, a sensor drifting out of its band).  A report
+  retakes the snapshot, so a steady creep is reported again only after it has gone
+  a further margin, not every few points; a spike is reported once, as before.  Three
+  days match the daily predictor's trust horizon: a drift must outpace the margin
+  within at most three days.  Three floats per series.  On NAB it found one more
+  window (a slow temperature fall past the all-time low) and cost one false alarm
+  (leave-one-category-out 73.9 -> 75.0, ``NAB_RESULTS.md``);
 * contextual novelty: a prediction error (value minus the chosen predictor) beyond
   every error seen since warm-up, by the same margin.  This is spatial novelty for
   the residual: a dip at the daily peak, or a step inside the all-time range, is
@@ -104,6 +115,9 @@ class ContextBank(DetectorBank):
         "r_lo": (F8, np.inf),
         "r_hi": (F8, -np.inf),
         "zl_q": (F8, np.nan),
+        "c_lo": (F8, np.inf),
+        "c_hi": (F8, -np.inf),
+        "c_t": (F8, np.nan),
     }
     _vector_fields: ClassVar[dict[str, tuple[str, int, float]]] = {
         "slot_mean": (F4, SLOTS, 0.0),
@@ -127,6 +141,7 @@ class ContextBank(DetectorBank):
         warmup: int = 150,
         calib: float = 0.001,
         calib_step: float = 0.2,
+        creep_days: float = 3.0,
     ) -> None:
         super().__init__(seed=seed, threshold=threshold, capacity=capacity)
         self.fast = fast
@@ -139,6 +154,7 @@ class ContextBank(DetectorBank):
         self.warmup = warmup
         self.calib = calib
         self.calib_step = calib_step
+        self.creep_days = creep_days
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -153,6 +169,7 @@ class ContextBank(DetectorBank):
             "warmup": self.warmup,
             "calib": self.calib,
             "calib_step": self.calib_step,
+            "creep_days": self.creep_days,
         }
 
     def _step(self, rows: np.ndarray, ts: np.ndarray, x: np.ndarray) -> BankResult:
@@ -200,6 +217,20 @@ class ContextBank(DetectorBank):
         novel = (n >= self.warmup) & ((x > hi + margin) | (x < lo - margin))
         excess = np.maximum(x - hi, lo - x) / np.maximum(spread, floor)
         score = np.where(novel, np.maximum(score, 0.5 + 0.5 * np.tanh(excess)), score)
+        # creep: a new extreme beyond the range as it stood at the last snapshot (taken
+        # every ``creep_days``, or at the last creep report), by the same margin; lo/hi
+        # follow a slow drift point by point, so the margin above never sees it
+        c_t = np.where(np.isnan(st["c_t"][rows]), ts, st["c_t"][rows])
+        retake = ts - c_t >= self.creep_days * DAY
+        c_lo = np.where(retake, lo, st["c_lo"][rows])
+        c_hi = np.where(retake, hi, st["c_hi"][rows])
+        c_t = np.where(retake, ts, c_t)
+        c_spread = np.maximum(c_hi - c_lo, 0.0)
+        c_margin = self.spatial * c_spread
+        crept = (n >= self.warmup) & np.isfinite(c_hi - c_lo)  # no snapshot yet: off
+        crept &= ((x > hi) & (x > c_hi + c_margin)) | ((x < lo) & (x < c_lo - c_margin))
+        c_excess = np.maximum(x - c_hi, c_lo - x) / np.maximum(c_spread, floor)
+        score = np.where(crept, np.maximum(score, 0.5 + 0.5 * np.tanh(c_excess)), score)
         # contextual novelty: a prediction error beyond every error seen since warm-up
         res = x - pred
         r_lo, r_hi = st["r_lo"][rows], st["r_hi"][rows]
@@ -241,6 +272,10 @@ class ContextBank(DetectorBank):
         st["wk_n"][rows, wslot] = np.minimum(w_n + 1.0, 255.0)
         st["lo"][rows] = np.minimum(lo, x)
         st["hi"][rows] = np.maximum(hi, x)
+        # a reported creep restarts the snapshot: the next report needs another margin
+        st["c_lo"][rows] = np.where(crept, np.minimum(lo, x), c_lo)
+        st["c_hi"][rows] = np.where(crept, np.maximum(hi, x), c_hi)
+        st["c_t"][rows] = np.where(crept, ts, c_t)
         tracked = n >= self.warmup
         st["r_lo"][rows] = np.where(tracked, np.minimum(r_lo, res), r_lo)
         st["r_hi"][rows] = np.where(tracked, np.maximum(r_hi, res), r_hi)

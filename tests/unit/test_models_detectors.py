@@ -109,6 +109,41 @@ def test_default_flags_a_dip_at_the_daily_peak_inside_the_value_range() -> None:
     assert res.flag[300:].sum() == 1
 
 
+def _creep(n_days: int = 12) -> tuple[np.ndarray, np.ndarray, int]:
+    """Six flat days (bounded noise), then a level creeping up by 1.5 ranges over six days."""
+    rng = np.random.default_rng(1)
+    n = 288 * n_days
+    ts = 1_700_000_000.0 + 300.0 * np.arange(n)
+    x = 50 + rng.uniform(-1.0, 1.0, n)
+    start = 288 * 6
+    x[start:] += np.linspace(0.0, 3.0, n - start)
+    return ts, x, start
+
+
+def test_default_flags_a_slow_creep_past_the_all_time_range() -> None:
+    """Every point of the creep is a new maximum by less than the spatial margin, so only
+    the comparison with the range as it stood days ago sees it; it is reported a few
+    times (once per further margin), not at every point and never before it starts."""
+    ts, x, start = _creep()
+    res = make_detector("default").update_keys(["a"] * len(ts), ts, x)
+    blind = make_detector("default", creep_days=1e9).update_keys(["a"] * len(ts), ts, x)
+    assert blind.flag.sum() == 0  # the other signals miss it
+    assert res.flag[:start].sum() == 0
+    assert 3 <= res.flag[start:].sum() <= 20
+    assert res.flag[start : start + 288 * 2].any()  # within two days of the start
+
+
+def test_creep_is_reported_again_only_after_a_further_margin() -> None:
+    """A report restarts the snapshot: with it, a steady creep is reported far less often
+    than with the snapshot kept until the next scheduled one."""
+    ts, x, start = _creep()
+    res = make_detector("default").update_keys(["a"] * len(ts), ts, x)
+    gaps = np.diff(np.flatnonzero(res.flag[start:]))
+    # at 0.0017 a point a further 5 % of the range takes about 60 points; the decaying
+    # suppression alone (half-life 50 points) lets a report through every 30-50 points
+    assert np.median(gaps) >= 80
+
+
 def test_snapshot_from_before_a_new_state_field_still_restores() -> None:
     """A bank upgraded with a new field resumes from an old snapshot (field at its initial value)."""
     import io
@@ -117,15 +152,18 @@ def test_snapshot_from_before_a_new_state_field_still_restores() -> None:
     bank = make_detector("default")
     _feed(bank, ["a"], ts[:300], x[:300])
     with np.load(io.BytesIO(bank.snapshot())) as data:
-        old = {k: data[k] for k in data.files if k not in ("r_lo", "r_hi", "zl_q")}
+        new = ("r_lo", "r_hi", "zl_q", "c_lo", "c_hi", "c_t")
+        old = {k: data[k] for k in data.files if k not in new}
     buf = io.BytesIO()
     np.savez(buf, **old)
     restored = DetectorBank.restore(buf.getvalue())
     assert np.isinf(restored._state["r_lo"]).all()
     assert np.isnan(restored._state["zl_q"]).all()  # "not tracked yet": starts at the normal quantile
+    assert np.isinf(restored._state["c_lo"]).all() and np.isnan(restored._state["c_t"]).all()
     res = restored.update_keys(["a"] * 100, ts[300:], x[300:])
     assert np.isfinite(res.score).all() and np.isfinite(res.likelihood).all()
     assert np.isfinite(restored._state["zl_q"][restored.index(["a"])]).all()
+    assert np.isfinite(restored._state["c_t"][restored.index(["a"])]).all()  # snapshot clock started
 
 
 def test_normal_upper_quantile_inverts_the_tail() -> None:
