@@ -83,6 +83,7 @@ class Evaluator(NoDataSweep):
     def metrics(self, batch: MetricBatch) -> list[Signal]:
         out: list[Signal] = []
         self.advance(batch.ts)
+        self.batch_seen(batch.source, batch.ts)
         tags = self.device_tags.get(batch.device, {})
         for rule in self._device_nodata:
             if rule.source in ("any", batch.source) and rule.match.matches(batch.device, "", tags):

@@ -28,8 +28,14 @@ Semantics, and why:
   pings; a device that does not answer ping is device-down, which holds it.
   Devices are the enabled inventory devices (only those polled by SNMP for
   ``source: snmp``) plus any device seen that the inventory does not disable; a device never seen is counted
-  silent from the moment this evaluator started (after a failover: from the
-  new leader's start). A series-level rule only knows the series it has seen.
+  silent from the first metric batch of the rule's source this evaluator
+  received (after a failover: the new leader's first), not from its first
+  record of any kind: at a whole-system start the collectors come up and
+  the topics' consumers join one after another, and SNMP data arriving a
+  minute after the first syslog line is start-up, not a collection that
+  stopped (the demo raised one false "collection-stopped" per device before
+  this). No batch of that source yet: no clock, nothing silent. A
+  series-level rule only knows the series it has seen.
 - **A ``for`` timer forgets across a data gap**: a breach followed by a
   silence longer than the limit starts over (Prometheus resets ``for`` on
   staleness), otherwise a value breached an hour ago and again now would
@@ -100,6 +106,7 @@ class NoDataSweep:
         self._pending: set[SeriesKey] = set()  # series with a `for` timer running
         self.watermark = 0.0
         self.started: float | None = None
+        self.source_started: dict[str, float] = {}  # first metric batch per source ("any": of any source)
         self.default_interval = default_interval
         self.poll_intervals: dict[str, float] = {}
         self.snmp_devices: set[str] = set()
@@ -132,6 +139,11 @@ class NoDataSweep:
             self.watermark = ts
         if self.started is None:
             self.started = ts
+
+    def batch_seen(self, source: str, ts: float) -> None:
+        """A metric batch of ``source`` arrived: never-seen devices' silence counts from the first one."""
+        self.source_started.setdefault(source, ts)
+        self.source_started.setdefault("any", ts)
 
     def nodata_limit(self, rule: Rule, device: str) -> float | None:
         spec = rule.nodata if rule.nodata is not None else self._default_nodata
@@ -229,7 +241,9 @@ class NoDataSweep:
             if held(device):  # the device-down alert explains the silence
                 st.seen = clock if st.seen is None else max(st.seen, clock)
                 continue
-            last = st.seen if st.seen is not None else self.started
+            last = st.seen if st.seen is not None else self.source_started.get(rule.source)
+            if last is None:
+                continue  # no data of this source received at all yet: no clock for it
             silent = clock - last
             if silent < limit:
                 continue

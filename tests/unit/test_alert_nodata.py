@@ -199,12 +199,29 @@ def test_nodata_rule_opens_for_a_silent_device_and_resolves_when_data_returns() 
     assert not out
 
 
+def test_never_seen_devices_count_from_the_first_batch_of_the_rules_source() -> None:
+    """Start-up: events and pings flow a while before the first SNMP batch; no device is "silent" then."""
+    lp = Loop(rules(DEVICE_RULE))
+    lp.ev.poll_intervals = {"r1": 60.0, "r2": 60.0}
+    lp.ev.snmp_devices = {"r1", "r2"}
+    lp.feed(ping("r1", 0, 0), batch("r1", 0, source="icmp", ping_rtt_avg_ms=1))
+    lp.feed(batch("r2", 400, source="icmp", ping_rtt_avg_ms=1))
+    assert lp.sweep(400)[0] == []  # 400 s of input, but no SNMP data at all yet: no clock for it
+    lp.feed(batch("r1", 450, cpu_load_pct=1))  # the SNMP collector is up: r2's silence starts here
+    lp.feed(batch("r1", 700, cpu_load_pct=1))
+    assert lp.sweep(700)[0] == []  # 250 s since the first SNMP batch < 5m
+    lp.feed(batch("r1", 760, cpu_load_pct=1))
+    sigs, _ = lp.sweep(760)
+    assert [(s.key, s.firing) for s in sigs] == [("silent/r2/", True)]
+
+
 def test_nodata_rule_is_held_by_device_down_and_dropped_when_disabled() -> None:
     rs = rules({**DEVICE_RULE, "source": "any"}, {"name": "down", "type": "device_down", "cycles": 1})
     lp = Loop(rs)
     lp.ev.poll_intervals = {"r1": 60.0, "r2": 60.0}
     lp.feed(ping("r1", 0, 100), ping("r2", 0, 0))  # r1 does not answer: device-down, not "no data"
-    lp.feed(ping("x", 400, 0))
+    lp.feed(batch("x", 0, source="icmp", ping_rtt_avg_ms=1))  # data flows (x's): r2's silence counts
+    lp.feed(batch("x", 400, source="icmp", ping_rtt_avg_ms=1))
     sigs, _ = lp.sweep(400)
     assert [s.key for s in sigs] == ["silent/r2/"]
     lp.ev.poll_intervals, lp.ev.disabled_devices = {"r1": 60.0}, {"r2"}  # r2 disabled in the inventory
