@@ -99,10 +99,79 @@ class ForecastWindows:
         row = self._rows.get(sid)
         if row is None:
             return np.zeros(0), np.zeros(0)
+        return self._window(row)
+
+    def _window(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         n = int(self._n[row])
         k = min(n, self.points)
         order = (np.arange(n - k, n)) % self.points
         return self._ts[row, order], self._val[row, order].astype(np.float64)
+
+    def add_many(
+        self, sids: np.ndarray, ts: np.ndarray, values: np.ndarray, thresholds: np.ndarray
+    ) -> list[tuple[int, Forecast]]:
+        """``add`` for many points at once: (position, forecast) in point order, same results.
+
+        The ring writes and due checks are numpy over all points; only the
+        forecasts that are due run Python (:func:`fit_trend`).  A series seen
+        more than once is handled in rounds (one point per series each), in order.
+        """
+        get = self._rows.get
+        found = [get(s) for s in sids.tolist()]
+        if None in found:
+            found = [self._row(s) if r is None else r for s, r in zip(sids.tolist(), found, strict=True)]
+        rows = np.array(found, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        srt = rows[order]
+        first = np.r_[True, srt[1:] != srt[:-1]] if len(srt) else np.zeros(0, dtype=bool)
+        out: list[tuple[int, Forecast]] = []
+        if first.all():
+            return self._add_distinct(np.arange(len(rows)), rows, sids, ts, values, thresholds)
+        starts = np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))
+        rank = np.empty(len(rows), dtype=np.int64)
+        rank[order] = np.arange(len(rows)) - starts
+        for r in range(int(rank.max()) + 1):
+            sel = np.flatnonzero(rank == r)
+            out += self._add_distinct(sel, rows[sel], sids[sel], ts[sel], values[sel], thresholds[sel])
+        out.sort(key=lambda t: t[0])
+        return out
+
+    def _add_distinct(
+        self, pos: np.ndarray, rows: np.ndarray, sids: np.ndarray, ts: np.ndarray, x: np.ndarray,
+        thr: np.ndarray,
+    ) -> list[tuple[int, Forecast]]:  # fmt: skip
+        due = ~(ts - self._last[rows] < self.step * 0.9)
+        r, t = rows[due], ts[due]
+        head = self._n[r] % self.points
+        self._ts[r, head], self._val[r, head] = t, x[due]
+        self._n[r] += 1
+        self._last[r] = t
+        fc = ~(t - self._last_fc[r] < self.every)
+        r, t = r[fc], t[fc]
+        n = self._n[r]
+        k = np.minimum(n, self.points)
+        oldest = self._ts[r, (n - k) % self.points]
+        ok = ~((k < 6) | (t - oldest < self.min_span))
+        r, t = r[ok], t[ok]
+        self._last_fc[r] = t
+        where = np.flatnonzero(due)[fc][ok]
+        out: list[tuple[int, Forecast]] = []
+        picked = zip(pos[where].tolist(), r.tolist(), sids[where].tolist(), thr[where].tolist(), strict=True)
+        for j, row, sid, threshold in picked:
+            f = self._forecast(row, sid, threshold)
+            if f is not None:
+                out.append((j, f))
+        return out
+
+    def _forecast(self, row: int, sid: int, threshold: float) -> Forecast | None:
+        t, y = self._window(row)
+        trend = fit_trend(t, y, window=self.window, min_span=self.min_span)
+        if trend is None:
+            return None
+        eta = time_to_threshold(
+            t, y, threshold, window=self.window, min_span=self.min_span, horizon=self.horizon
+        )
+        return Forecast(sid, trend.t_ref, trend.slope, trend.intercept, threshold, eta)
 
     def add(self, sid: int, ts: float, value: float, threshold: float) -> Forecast | None:
         """Keep the point if it is due; return a forecast if one is due for this series."""
