@@ -313,8 +313,8 @@ class AnomalyStage:
         changes: list[SeriesChange] = []
         for family, p in gather(groups, self.config).items():
             bank, model, version = self._bank(family)
-            rows = bank.index(p.keys())
             sids, ts, values = p.series_ids, p.ts, p.values
+            rows = bank.index_ids(sids)
             res = bank.update(rows, ts, values)
             last = self._last_stored.get(family)
             if last is None or len(last) <= int(rows.max()):
