@@ -100,6 +100,22 @@ def time_to_threshold(
     trend = fit_trend(ts, values, window=window, min_span=min_span)
     if trend is None:
         return None
+    return eta_of_trend(trend, threshold, direction, min_r2, min_signal_to_noise, horizon)
+
+
+def eta_of_trend(
+    trend: Trend,
+    threshold: float,
+    direction: Literal["up", "down"] = "up",
+    min_r2: float = 0.6,
+    min_signal_to_noise: float = 3.0,
+    horizon: float = 30 * 86400.0,
+) -> float | None:
+    """:func:`time_to_threshold` from a trend already fitted on the same window.
+
+    The stream worker fits the trend for the forecast row anyway; fitting it a
+    second time (Theil-Sen, the whole cost) only to get the crossing doubled it.
+    """
     now_value = trend.value_at(trend.t_ref)
     rising = direction == "up"
     if (rising and now_value >= threshold) or (not rising and now_value <= threshold):

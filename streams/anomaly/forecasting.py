@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.forecast import fit_trend, time_to_threshold
+from models.forecast import eta_of_trend, fit_trend
 
 __all__ = ["Forecast", "ForecastWindows"]
 
@@ -165,12 +165,14 @@ class ForecastWindows:
 
     def _forecast(self, row: int, sid: int, threshold: float) -> Forecast | None:
         t, y = self._window(row)
+        return self._fit(sid, t, y, threshold)
+
+    def _fit(self, sid: int, t: np.ndarray, y: np.ndarray, threshold: float) -> Forecast | None:
+        """Trend and crossing from one Theil-Sen fit (``time_to_threshold`` would fit again)."""
         trend = fit_trend(t, y, window=self.window, min_span=self.min_span)
         if trend is None:
             return None
-        eta = time_to_threshold(
-            t, y, threshold, window=self.window, min_span=self.min_span, horizon=self.horizon
-        )
+        eta = eta_of_trend(trend, threshold, horizon=self.horizon)
         return Forecast(sid, trend.t_ref, trend.slope, trend.intercept, threshold, eta)
 
     def add(self, sid: int, ts: float, value: float, threshold: float) -> Forecast | None:
@@ -188,13 +190,7 @@ class ForecastWindows:
         if len(t) < 6 or t[-1] - t[0] < self.min_span:
             return None
         self._last_fc[row] = ts
-        trend = fit_trend(t, y, window=self.window, min_span=self.min_span)
-        if trend is None:
-            return None
-        eta = time_to_threshold(
-            t, y, threshold, window=self.window, min_span=self.min_span, horizon=self.horizon
-        )
-        return Forecast(sid, trend.t_ref, trend.slope, trend.intercept, threshold, eta)
+        return self._fit(sid, t, y, threshold)
 
 
 def human_duration(seconds: float) -> str:
