@@ -52,6 +52,19 @@ def theil_sen(ts: np.ndarray, values: np.ndarray) -> tuple[float, float]:
     return slope, intercept
 
 
+def theil_sen_rows(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`theil_sen` of each row at once (same medians, same numbers).
+
+    For windows of equal length (at most ``MAX_PAIRS_POINTS``) with strictly
+    increasing times, so every pair counts; the stream worker fits thousands of
+    such windows every few minutes, and one call per window was most of the cost.
+    """
+    i, j = np.triu_indices(ts.shape[1], k=1)
+    slope = np.median((values[:, j] - values[:, i]) / (ts[:, j] - ts[:, i]), axis=1)
+    intercept = np.median(values - slope[:, None] * (ts - ts[:, -1:]), axis=1)
+    return slope, intercept
+
+
 def fit_trend(
     ts: np.ndarray,
     values: np.ndarray,
@@ -72,6 +85,11 @@ def fit_trend(
     if len(t) < min_points or t[-1] - t[0] < min_span:
         return None
     slope, intercept = theil_sen(t, y)
+    return trend_of(t, y, slope, intercept)
+
+
+def trend_of(t: np.ndarray, y: np.ndarray, slope: float, intercept: float) -> Trend:
+    """The :class:`Trend` of a Theil-Sen line over a prepared window (sorted, finite, clipped)."""
     resid = y - (intercept + slope * (t - t[-1]))
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else 0.0

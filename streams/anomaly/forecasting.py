@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.forecast import eta_of_trend, fit_trend
+from models.forecast import MAX_PAIRS_POINTS, eta_of_trend, fit_trend, theil_sen_rows, trend_of
 
 __all__ = ["Forecast", "ForecastWindows"]
 
@@ -155,17 +155,45 @@ class ForecastWindows:
         r, t = r[ok], t[ok]
         self._last_fc[r] = t
         where = np.flatnonzero(due)[fc][ok]
-        out: list[tuple[int, Forecast]] = []
         picked = zip(pos[where].tolist(), r.tolist(), sids[where].tolist(), thr[where].tolist(), strict=True)
-        for j, row, sid, threshold in picked:
-            f = self._forecast(row, sid, threshold)
-            if f is not None:
-                out.append((j, f))
-        return out
+        return self._forecasts(list(picked))
 
-    def _forecast(self, row: int, sid: int, threshold: float) -> Forecast | None:
-        t, y = self._window(row)
-        return self._fit(sid, t, y, threshold)
+    def _forecasts(self, due: list[tuple[int, int, int, float]]) -> list[tuple[int, Forecast]]:
+        """Forecasts for (position, row, series id, threshold), in the order given.
+
+        Windows that ``fit_trend`` would take whole (finite, strictly increasing,
+        inside ``window``, at most ``MAX_PAIRS_POINTS``) are grouped by length
+        and their Theil-Sen lines fitted together (:func:`theil_sen_rows`, same
+        medians); any other window goes through :meth:`_fit` on its own.
+        """
+        made: dict[int, Forecast | None] = {}
+        same: dict[int, list[tuple[int, int, float, np.ndarray, np.ndarray]]] = {}
+        for k, (_, row, sid, threshold) in enumerate(due):
+            t, y = self._window(row)
+            whole = (
+                6 <= len(t) <= MAX_PAIRS_POINTS
+                and t[-1] - t[0] >= self.min_span
+                and t[0] >= t[-1] - self.window
+                and bool(np.all(np.diff(t) > 0))
+                and bool(np.isfinite(t).all() and np.isfinite(y).all())
+            )
+            if whole:
+                same.setdefault(len(t), []).append((k, sid, threshold, t, y))
+            else:
+                made[k] = self._fit(sid, t, y, threshold)
+        for group in same.values():
+            for c in range(0, len(group), 256):  # bounded temporaries: 256 x n(n-1)/2 pairs
+                chunk = group[c : c + 256]
+                slopes, icepts = theil_sen_rows(
+                    np.stack([g[3] for g in chunk]), np.stack([g[4] for g in chunk])
+                )
+                for (k, sid, threshold, t, y), b, a in zip(
+                    chunk, slopes.tolist(), icepts.tolist(), strict=True
+                ):
+                    trend = trend_of(t, y, b, a)
+                    eta = eta_of_trend(trend, threshold, horizon=self.horizon)
+                    made[k] = Forecast(sid, trend.t_ref, trend.slope, trend.intercept, threshold, eta)
+        return [(due[k][0], f) for k in sorted(made) if (f := made[k]) is not None]
 
     def _fit(self, sid: int, t: np.ndarray, y: np.ndarray, threshold: float) -> Forecast | None:
         """Trend and crossing from one Theil-Sen fit (``time_to_threshold`` would fit again)."""
