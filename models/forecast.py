@@ -52,6 +52,19 @@ def theil_sen(ts: np.ndarray, values: np.ndarray) -> tuple[float, float]:
     return slope, intercept
 
 
+def theil_sen_rows(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`theil_sen` of each row at once (same medians, same numbers).
+
+    For windows of equal length (at most ``MAX_PAIRS_POINTS``) with strictly
+    increasing times, so every pair counts; the stream worker fits thousands of
+    such windows every few minutes, and one call per window was most of the cost.
+    """
+    i, j = np.triu_indices(ts.shape[1], k=1)
+    slope = np.median((values[:, j] - values[:, i]) / (ts[:, j] - ts[:, i]), axis=1)
+    intercept = np.median(values - slope[:, None] * (ts - ts[:, -1:]), axis=1)
+    return slope, intercept
+
+
 def fit_trend(
     ts: np.ndarray,
     values: np.ndarray,
@@ -72,6 +85,11 @@ def fit_trend(
     if len(t) < min_points or t[-1] - t[0] < min_span:
         return None
     slope, intercept = theil_sen(t, y)
+    return trend_of(t, y, slope, intercept)
+
+
+def trend_of(t: np.ndarray, y: np.ndarray, slope: float, intercept: float) -> Trend:
+    """The :class:`Trend` of a Theil-Sen line over a prepared window (sorted, finite, clipped)."""
     resid = y - (intercept + slope * (t - t[-1]))
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else 0.0
@@ -100,6 +118,22 @@ def time_to_threshold(
     trend = fit_trend(ts, values, window=window, min_span=min_span)
     if trend is None:
         return None
+    return eta_of_trend(trend, threshold, direction, min_r2, min_signal_to_noise, horizon)
+
+
+def eta_of_trend(
+    trend: Trend,
+    threshold: float,
+    direction: Literal["up", "down"] = "up",
+    min_r2: float = 0.6,
+    min_signal_to_noise: float = 3.0,
+    horizon: float = 30 * 86400.0,
+) -> float | None:
+    """:func:`time_to_threshold` from a trend already fitted on the same window.
+
+    The stream worker fits the trend for the forecast row anyway; fitting it a
+    second time (Theil-Sen, the whole cost) only to get the crossing doubled it.
+    """
     now_value = trend.value_at(trend.t_ref)
     rising = direction == "up"
     if (rising and now_value >= threshold) or (not rising and now_value <= threshold):

@@ -25,6 +25,15 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
+def _is_int_key(key: str) -> bool:
+    """A key ``index_ids`` can hold: the canonical decimal form of an int."""
+    try:
+        v = int(key)
+    except ValueError:
+        return False
+    return str(v) == key and -(2**63) <= v < 2**63
+
+
 @dataclass(frozen=True)
 class BankResult:
     """Per-point outputs of ``update``, aligned with its input arrays.
@@ -64,6 +73,8 @@ class DetectorBank(ABC):
         self._keys: dict[str, int] = {}
         self._free: list[int] = []
         self._state: dict[str, np.ndarray] = {}
+        # integer keys (series ids) -> row, sorted by key, for index_ids; None: rebuild from _keys
+        self._ids: tuple[np.ndarray, np.ndarray] | None = None
 
     # ----- state layout ---------------------------------------------------------------
     def _params(self) -> dict[str, Any]:
@@ -118,8 +129,45 @@ class DetectorBank(ABC):
             out[i] = row
         return out
 
+    def index_ids(self, ids: np.ndarray) -> np.ndarray:
+        """``index([str(i) for i in ids])`` for integer keys, looked up in numpy (no str per point).
+
+        The stream worker keys series by their integer id; a sorted (id, row)
+        table answers the known ones with one ``searchsorted``.  Unknown ones go
+        through ``index`` in point order (so rows are handed out exactly as
+        ``index`` would) and are merged into the table.  Keys stay strings in
+        ``_keys``, so snapshots are unchanged.
+        """
+        want = np.asarray(ids, dtype=np.int64)
+        known, rows_of = self._id_table()
+        at = np.minimum(np.searchsorted(known, want), max(len(known) - 1, 0))
+        hit = known[at] == want if len(known) else np.zeros(len(want), dtype=bool)
+        rows = rows_of[at] if len(known) else np.zeros(len(want), dtype=np.int64)
+        if hit.all():
+            return rows
+        miss = np.flatnonzero(~hit)
+        rows[miss] = self.index([str(i) for i in want[miss].tolist()])
+        new_ids, first = np.unique(want[miss], return_index=True)
+        place = np.searchsorted(known, new_ids)
+        self._ids = (np.insert(known, place, new_ids), np.insert(rows_of, place, rows[miss][first]))
+        return rows
+
+    def _id_table(self) -> tuple[np.ndarray, np.ndarray]:
+        table = getattr(self, "_ids", None)  # banks pickled before the table existed have none
+        if table is None:
+            pairs = [(int(k), r) for k, r in self._keys.items() if _is_int_key(k)]
+            arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+            order = np.argsort(arr[:, 0], kind="stable")
+            table = self._ids = (arr[order, 0].copy(), arr[order, 1].copy())
+        return table
+
     def remove(self, keys: Sequence[str]) -> None:
         """Forget series (an interface that went away); their rows are reused later."""
+        table = getattr(self, "_ids", None)
+        if table is not None:
+            gone = np.array([int(k) for k in keys if _is_int_key(k)], dtype=np.int64)
+            keep = ~np.isin(table[0], gone)
+            self._ids = (table[0][keep], table[1][keep])
         for key in keys:
             row = self._keys.pop(key, None)
             if row is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.forecast import fit_trend, time_to_threshold
+from models.forecast import MAX_PAIRS_POINTS, eta_of_trend, fit_trend, theil_sen_rows, trend_of
 
 __all__ = ["Forecast", "ForecastWindows"]
 
@@ -99,10 +99,109 @@ class ForecastWindows:
         row = self._rows.get(sid)
         if row is None:
             return np.zeros(0), np.zeros(0)
+        return self._window(row)
+
+    def _window(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         n = int(self._n[row])
         k = min(n, self.points)
         order = (np.arange(n - k, n)) % self.points
         return self._ts[row, order], self._val[row, order].astype(np.float64)
+
+    def add_many(
+        self, sids: np.ndarray, ts: np.ndarray, values: np.ndarray, thresholds: np.ndarray
+    ) -> list[tuple[int, Forecast]]:
+        """``add`` for many points at once: (position, forecast) in point order, same results.
+
+        The ring writes and due checks are numpy over all points; only the
+        forecasts that are due run Python (:func:`fit_trend`).  A series seen
+        more than once is handled in rounds (one point per series each), in order.
+        """
+        get = self._rows.get
+        found = [get(s) for s in sids.tolist()]
+        if None in found:
+            found = [self._row(s) if r is None else r for s, r in zip(sids.tolist(), found, strict=True)]
+        rows = np.array(found, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        srt = rows[order]
+        first = np.r_[True, srt[1:] != srt[:-1]] if len(srt) else np.zeros(0, dtype=bool)
+        out: list[tuple[int, Forecast]] = []
+        if first.all():
+            return self._add_distinct(np.arange(len(rows)), rows, sids, ts, values, thresholds)
+        starts = np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))
+        rank = np.empty(len(rows), dtype=np.int64)
+        rank[order] = np.arange(len(rows)) - starts
+        for r in range(int(rank.max()) + 1):
+            sel = np.flatnonzero(rank == r)
+            out += self._add_distinct(sel, rows[sel], sids[sel], ts[sel], values[sel], thresholds[sel])
+        out.sort(key=lambda t: t[0])
+        return out
+
+    def _add_distinct(
+        self, pos: np.ndarray, rows: np.ndarray, sids: np.ndarray, ts: np.ndarray, x: np.ndarray,
+        thr: np.ndarray,
+    ) -> list[tuple[int, Forecast]]:  # fmt: skip
+        due = ~(ts - self._last[rows] < self.step * 0.9)
+        r, t = rows[due], ts[due]
+        head = self._n[r] % self.points
+        self._ts[r, head], self._val[r, head] = t, x[due]
+        self._n[r] += 1
+        self._last[r] = t
+        fc = ~(t - self._last_fc[r] < self.every)
+        r, t = r[fc], t[fc]
+        n = self._n[r]
+        k = np.minimum(n, self.points)
+        oldest = self._ts[r, (n - k) % self.points]
+        ok = ~((k < 6) | (t - oldest < self.min_span))
+        r, t = r[ok], t[ok]
+        self._last_fc[r] = t
+        where = np.flatnonzero(due)[fc][ok]
+        picked = zip(pos[where].tolist(), r.tolist(), sids[where].tolist(), thr[where].tolist(), strict=True)
+        return self._forecasts(list(picked))
+
+    def _forecasts(self, due: list[tuple[int, int, int, float]]) -> list[tuple[int, Forecast]]:
+        """Forecasts for (position, row, series id, threshold), in the order given.
+
+        Windows that ``fit_trend`` would take whole (finite, strictly increasing,
+        inside ``window``, at most ``MAX_PAIRS_POINTS``) are grouped by length
+        and their Theil-Sen lines fitted together (:func:`theil_sen_rows`, same
+        medians); any other window goes through :meth:`_fit` on its own.
+        """
+        made: dict[int, Forecast | None] = {}
+        same: dict[int, list[tuple[int, int, float, np.ndarray, np.ndarray]]] = {}
+        for k, (_, row, sid, threshold) in enumerate(due):
+            t, y = self._window(row)
+            whole = (
+                6 <= len(t) <= MAX_PAIRS_POINTS
+                and t[-1] - t[0] >= self.min_span
+                and t[0] >= t[-1] - self.window
+                and bool(np.all(np.diff(t) > 0))
+                and bool(np.isfinite(t).all() and np.isfinite(y).all())
+            )
+            if whole:
+                same.setdefault(len(t), []).append((k, sid, threshold, t, y))
+            else:
+                made[k] = self._fit(sid, t, y, threshold)
+        for group in same.values():
+            for c in range(0, len(group), 256):  # bounded temporaries: 256 x n(n-1)/2 pairs
+                chunk = group[c : c + 256]
+                slopes, icepts = theil_sen_rows(
+                    np.stack([g[3] for g in chunk]), np.stack([g[4] for g in chunk])
+                )
+                for (k, sid, threshold, t, y), b, a in zip(
+                    chunk, slopes.tolist(), icepts.tolist(), strict=True
+                ):
+                    trend = trend_of(t, y, b, a)
+                    eta = eta_of_trend(trend, threshold, horizon=self.horizon)
+                    made[k] = Forecast(sid, trend.t_ref, trend.slope, trend.intercept, threshold, eta)
+        return [(due[k][0], f) for k in sorted(made) if (f := made[k]) is not None]
+
+    def _fit(self, sid: int, t: np.ndarray, y: np.ndarray, threshold: float) -> Forecast | None:
+        """Trend and crossing from one Theil-Sen fit (``time_to_threshold`` would fit again)."""
+        trend = fit_trend(t, y, window=self.window, min_span=self.min_span)
+        if trend is None:
+            return None
+        eta = eta_of_trend(trend, threshold, horizon=self.horizon)
+        return Forecast(sid, trend.t_ref, trend.slope, trend.intercept, threshold, eta)
 
     def add(self, sid: int, ts: float, value: float, threshold: float) -> Forecast | None:
         """Keep the point if it is due; return a forecast if one is due for this series."""
@@ -119,13 +218,7 @@ class ForecastWindows:
         if len(t) < 6 or t[-1] - t[0] < self.min_span:
             return None
         self._last_fc[row] = ts
-        trend = fit_trend(t, y, window=self.window, min_span=self.min_span)
-        if trend is None:
-            return None
-        eta = time_to_threshold(
-            t, y, threshold, window=self.window, min_span=self.min_span, horizon=self.horizon
-        )
-        return Forecast(sid, trend.t_ref, trend.slope, trend.intercept, threshold, eta)
+        return self._fit(sid, t, y, threshold)
 
 
 def human_duration(seconds: float) -> str:

@@ -31,16 +31,15 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import psycopg
 
-from models.online import DetectorBank
+from models.online import BankResult, DetectorBank
 from models.registry_watch import RegistryWatcher
 from models.train.online import apply_params, detector_from_params
 from netvigil.bus import Publisher
@@ -61,7 +60,7 @@ from streams.anomaly.grouping import (
     members_from_detail,
     parse_label,
 )
-from streams.anomaly.scoring import AnomalyTracker, gather, store_mask
+from streams.anomaly.scoring import AnomalyTracker, Points, Values, gather, store_mask
 from streams.anomaly.snapshots import WINDOWS_FILE, load_banks, read_blob, save_banks, write_blob
 from streams.anomaly.store import ForecastRow, ScoreRow, ScoreStore
 from streams.app import SeriesBatch
@@ -90,6 +89,14 @@ def thresholds_from_rules(rules: RuleSet, defaults: dict[str, float]) -> dict[st
 
 def _f(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
+
+
+def _finite_or_none(x: np.ndarray) -> list[float | None]:
+    """``[_f(v) for v in x]`` without a numpy scalar per value."""
+    out: list[float | None] = list(x.tolist())
+    for j in np.flatnonzero(~np.isfinite(x)).tolist():
+        out[j] = None
+    return out
 
 
 def _adopted(
@@ -281,8 +288,9 @@ class AnomalyStage:
     # -- the batch hook --------------------------------------------------------
     async def process(self, groups: Sequence[SeriesBatch]) -> None:
         """The pipeline's batch processor: score, forecast, queue rows and alert signals."""
-        self.score(groups)
-        self.forecast(groups)
+        values = Values.of(groups)  # one pass over the metrics for both
+        self.score(values)
+        self.forecast(values)
 
     def _bank(self, family: str) -> tuple[DetectorBank, str, int]:
         c = self.config
@@ -300,13 +308,13 @@ class AnomalyStage:
         m.MODEL_VERSION.labels(family).set(version)
         return bank, self.models[family], version
 
-    def score(self, groups: Sequence[SeriesBatch]) -> None:
+    def score(self, groups: Sequence[SeriesBatch] | Values) -> None:
+        """One ``bank.update`` per family; the sampled points are queued column-wise (no per-point loop)."""
         changes: list[SeriesChange] = []
         for family, p in gather(groups, self.config).items():
             bank, model, version = self._bank(family)
-            rows = bank.index(p.keys())
-            ts = np.asarray(p.ts, dtype=np.float64)
-            values = np.asarray(p.values, dtype=np.float64)
+            sids, ts, values = p.series_ids, p.ts, p.values
+            rows = bank.index_ids(sids)
             res = bank.update(rows, ts, values)
             last = self._last_stored.get(family)
             if last is None or len(last) <= int(rows.max()):
@@ -316,48 +324,18 @@ class AnomalyStage:
                 if last is not None:
                     grown[: len(last)] = last
                 self._last_stored[family] = last = grown
-            keep = store_mask(rows, ts, res.flag, last, self.config.store_every_s)
+            keep = np.flatnonzero(store_mask(rows, ts, res.flag, last, self.config.store_every_s))
             score = np.clip(res.score, 0.0, 1.0)
             lik = np.clip(res.likelihood, 0.0, 1.0)
-            for i in np.flatnonzero(keep).tolist():
-                lo, hi = _f(res.lower[i]), _f(res.upper[i])
-                flag = bool(res.flag[i])
-                self._scores.append(
-                    (
-                        p.series_ids[i],
-                        p.ts[i],
-                        p.values[i],
-                        float(score[i]),
-                        float(lik[i]),
-                        flag,
-                        lo,
-                        hi,
-                        model,
-                        version,
-                    )
-                )
-                self._records.append(
-                    AnomalyScore(
-                        device=p.devices[i],
-                        metric=p.metrics[i],
-                        instance=p.instances[i],
-                        ts=p.ts[i],
-                        value=p.values[i],
-                        score=float(score[i]),
-                        likelihood=float(lik[i]),
-                        is_anomaly=flag,
-                        expected_low=lo,
-                        expected_high=hi,
-                        model=model,
-                        model_version=version,
-                    )
-                )
-            for ch in self.tracker.observe(p.series_ids, values, res):
+            if len(keep):
+                self._queue(p, keep, res, score, lik, model, version)
+            for ch in self.tracker.observe(sids, values, res):
                 i = ch.index
+                (dev,), (met,), (inst,) = p.labels(np.array([i]))
                 changes.append(
                     SeriesChange(
-                        p.series_ids[i], p.devices[i], p.metrics[i], p.instances[i], p.ts[i], ch.firing,
-                        p.values[i], float(score[i]), _f(res.lower[i]), _f(res.upper[i]),
+                        int(sids[i]), dev, met, inst, float(ts[i]), ch.firing,
+                        float(values[i]), float(score[i]), _f(res.lower[i]), _f(res.upper[i]),
                     )
                 )  # fmt: skip
             self.scored += len(p)
@@ -366,6 +344,40 @@ class AnomalyStage:
             m.SERIES.labels(family).set(len(bank))
         if changes:
             self._incident_signals(changes)
+
+    def _queue(
+        self,
+        p: Points,
+        keep: np.ndarray,
+        res: BankResult,
+        score: np.ndarray,
+        lik: np.ndarray,
+        model: str,
+        version: int,
+    ) -> None:
+        """Score rows and records of the stored points, built from columns (``tolist`` + ``zip``)."""
+        sids = p.series_ids[keep].tolist()
+        ts = p.ts[keep].tolist()
+        vals = p.values[keep].tolist()
+        sc = score[keep].tolist()
+        lk = lik[keep].tolist()
+        fl = res.flag[keep].tolist()
+        lo, hi = _finite_or_none(res.lower[keep]), _finite_or_none(res.upper[keep])
+        n = len(sids)
+        rows = zip(sids, ts, vals, sc, lk, fl, lo, hi, [model] * n, [version] * n, strict=True)
+        self._scores.extend(cast("Iterable[ScoreRow]", rows))
+        devs, mets, insts = p.labels(keep)
+        self._records.extend(
+            [
+                AnomalyScore(
+                    device=d, metric=mt, instance=i, ts=t, value=v, score=s, likelihood=li,
+                    is_anomaly=f, expected_low=a, expected_high=b, model=model, model_version=version,
+                )
+                for d, mt, i, t, v, s, li, f, a, b in zip(
+                    devs, mets, insts, ts, vals, sc, lk, fl, lo, hi, strict=True
+                )
+            ]
+        )  # fmt: skip
 
     def _incident_signals(self, changes: list[SeriesChange]) -> None:
         """Series changes of all families of the call -> one signal per device incident."""
@@ -376,18 +388,18 @@ class AnomalyStage:
         for u in self.incidents.observe(changes):
             self.alerts.incident(u, self.config.anomaly_severity)
 
-    def forecast(self, groups: Sequence[SeriesBatch]) -> None:
-        for g in groups:
-            b = g.batch
-            for metric, sid in zip(b.metrics, g.series_ids, strict=True):
-                if metric.metric not in self.capacity or not math.isfinite(metric.value):
-                    continue
-                thr = self.thresholds.get(metric.metric)
-                if thr is None:
-                    continue
-                fc = self.windows.add(sid, b.ts, metric.value, thr)
-                if fc is not None:
-                    self._on_forecast(fc, b.device, metric.metric, metric.instance)
+    def forecast(self, groups: Sequence[SeriesBatch] | Values) -> None:
+        """Capacity values with a threshold go to the windows in one ``add_many`` call."""
+        v = groups if isinstance(groups, Values) else Values.of(groups)
+        thr = [self.thresholds.get(n, np.nan) if n in self.capacity else np.nan for n in v.names]
+        thresholds = v.by_name(np.array(thr, dtype=np.float64))
+        pos = np.flatnonzero(v.finite & ~np.isnan(thresholds))
+        if not len(pos):
+            return
+        made = self.windows.add_many(v.series_ids[pos], v.ts[pos], v.values[pos], thresholds[pos])
+        for j, fc in made:
+            (dev,), (met,), (inst,) = v.labels(pos[j : j + 1])
+            self._on_forecast(fc, dev, met, inst)
 
     def _on_forecast(self, fc: Forecast, device: str, metric: str, instance: str) -> None:
         crossing = fc.ts + fc.eta_s if fc.eta_s is not None else None

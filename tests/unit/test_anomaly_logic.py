@@ -43,8 +43,8 @@ def test_gather_groups_by_family_and_leaves_out_untrusted_values() -> None:
     )
     out = gather([g], AnomalyConfig())
     assert set(out) == {"interface", "cpu"}
-    assert out["interface"].series_ids == [100] and out["interface"].keys() == ["100"]
-    assert out["cpu"].values == [3.0] and out["cpu"].ts == [10.0]
+    assert out["interface"].series_ids.tolist() == [100] and out["interface"].keys() == ["100"]
+    assert out["cpu"].values.tolist() == [3.0] and out["cpu"].ts.tolist() == [10.0]
 
 
 def test_gather_families_are_configurable() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.forecast import fit_trend, time_to_threshold
+from models.forecast import fit_trend, theil_sen, theil_sen_rows, time_to_threshold
 
 pytestmark = pytest.mark.unit
 T0 = 1_700_000_000.0
@@ -59,3 +59,14 @@ def test_falling_series_and_already_crossed() -> None:
     assert time_to_threshold(ts, free, 40.0, direction="down") == 0.0
     assert time_to_threshold(ts, free, 90.0) is None  # falling away from an upper limit
     assert time_to_threshold(ts[:3], free[:3], 10.0, direction="down") is None  # too short
+
+
+def test_theil_sen_rows_gives_each_row_the_same_numbers_as_theil_sen() -> None:
+    rng = np.random.default_rng(5)
+    for n in (6, 7, 120):  # odd and even pair counts
+        ts = np.cumsum(rng.uniform(60, 240, (9, n)), axis=1) + 1.7e9
+        ys = 40 + 1e-4 * (ts - ts[:, :1]) + rng.normal(0, 1, (9, n))
+        slopes, icepts = theil_sen_rows(ts, ys)
+        assert [(b, a) for b, a in zip(slopes.tolist(), icepts.tolist(), strict=True)] == [
+            theil_sen(t, y) for t, y in zip(ts, ys, strict=True)
+        ]
