@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 
 import msgspec
 from aiokafka.admin import AIOKafkaAdminClient
@@ -17,8 +18,9 @@ from aiokafka.errors import KafkaError
 
 from netvigil.settings import Settings
 from netvigil.topics import topic_specs
+from streams.notify.config import NotifyConfig, parse_notify_config
 
-__all__ = ["drop_topics", "isolated"]
+__all__ = ["drop_topics", "isolated", "webhook_notify", "with_rules"]
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +50,20 @@ async def drop_topics(settings: Settings) -> None:
         log.warning("could not delete test topics %s*: %s", settings.kafka.topic_prefix, exc)
     finally:
         await admin.close()
+
+
+def with_rules(settings: Settings, directory: Path, rules_yaml: str) -> Settings:
+    """``settings`` whose rules file is ``rules_yaml``, written to ``directory/rules.yaml``."""
+    path = directory / "rules.yaml"
+    path.write_text(rules_yaml)
+    return msgspec.structs.replace(
+        settings, streams=msgspec.structs.replace(settings.streams, rules_file=str(path))
+    )
+
+
+def webhook_notify(url: str) -> NotifyConfig:
+    """Every alert to one webhook receiver named ``hook`` at ``url`` (a local receiver in tests)."""
+    return parse_notify_config(
+        {"receivers": [{"name": "hook", "type": "webhook", "url": url}], "routes": [{"receivers": ["hook"]}]},
+        environ={},
+    )

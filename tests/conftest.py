@@ -47,6 +47,7 @@ for _k, _v in TEST_ENV.items():
 os.environ.pop("NETVIGIL_CONFIG", None)
 
 from netvigil.settings import Settings, load_settings  # noqa: E402
+from streams.notify.receiver import LocalReceiver  # noqa: E402
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -91,6 +92,16 @@ def pg_stack(settings: Settings) -> Iterator[Settings]:
         svc.start()
     migrate(settings)
     yield settings
+
+
+@pytest.fixture
+def hook() -> Iterator[LocalReceiver]:
+    """A local HTTP receiver standing in for webhook, Slack, Teams and SMS endpoints."""
+    rec = LocalReceiver().start()
+    try:
+        yield rec
+    finally:
+        rec.stop()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

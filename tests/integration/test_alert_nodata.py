@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from netvigil.db import connect
 from netvigil.records import Metric, MetricBatch
 from netvigil.settings import Settings
 from streams.alerting.runtime import AlertRuntime
-from streams.notify.config import parse_notify_config
 from streams.notify.receiver import LocalReceiver
+from streams.testing import webhook_notify, with_rules
 
 U = "n" + uuid.uuid4().hex[:7]
 RULES = f"""
@@ -47,30 +45,12 @@ rules:
 
 
 @pytest.fixture
-def hook() -> Iterator[LocalReceiver]:
-    rec = LocalReceiver().start()
-    try:
-        yield rec
-    finally:
-        rec.stop()
-
-
-@pytest.fixture
 def nd_settings(pg_stack: Settings, tmp_path: Path) -> Settings:
-    (tmp_path / "rules.yaml").write_text(RULES)
-    return msgspec.structs.replace(
-        pg_stack, streams=msgspec.structs.replace(pg_stack.streams, rules_file=str(tmp_path / "rules.yaml"))
-    )
+    return with_rules(pg_stack, tmp_path, RULES)
 
 
 def runtime(settings: Settings, hook: LocalReceiver) -> AlertRuntime:
-    notify = parse_notify_config(
-        {
-            "receivers": [{"name": "hook", "type": "webhook", "url": f"{hook.url}/a"}],
-            "routes": [{"receivers": ["hook"]}],
-        },
-        environ={},
-    )
+    notify = webhook_notify(f"{hook.url}/a")
     rt = AlertRuntime(settings, notify_config=notify, publish_kafka=False, refresh_interval=0)
     rt.sweep_interval = 0
     return rt

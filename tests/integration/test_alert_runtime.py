@@ -12,7 +12,6 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -24,8 +23,8 @@ from netvigil.settings import Settings
 from streams.alerting import metrics as alert_metrics
 from streams.alerting.runtime import AlertRuntime
 from streams.alerting.store import AlertStore
-from streams.notify.config import parse_notify_config
 from streams.notify.receiver import LocalReceiver
+from streams.testing import webhook_notify, with_rules
 
 U = "r" + uuid.uuid4().hex[:7]
 RULES = f"""
@@ -38,30 +37,12 @@ rules:
 
 
 @pytest.fixture
-def hook() -> Iterator[LocalReceiver]:
-    rec = LocalReceiver().start()
-    try:
-        yield rec
-    finally:
-        rec.stop()
-
-
-@pytest.fixture
 def rt_settings(pg_stack: Settings, tmp_path: Path) -> Settings:
-    (tmp_path / "rules.yaml").write_text(RULES)
-    return msgspec.structs.replace(
-        pg_stack, streams=msgspec.structs.replace(pg_stack.streams, rules_file=str(tmp_path / "rules.yaml"))
-    )
+    return with_rules(pg_stack, tmp_path, RULES)
 
 
 def runtime(settings: Settings, hook: LocalReceiver) -> AlertRuntime:
-    notify = parse_notify_config(
-        {
-            "receivers": [{"name": "hook", "type": "webhook", "url": f"{hook.url}/a"}],
-            "routes": [{"receivers": ["hook"]}],
-        },
-        environ={},
-    )
+    notify = webhook_notify(f"{hook.url}/a")
     return AlertRuntime(settings, notify_config=notify, publish_kafka=False, refresh_interval=0)
 
 

@@ -13,12 +13,10 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
-import pytest
 
 from netvigil.db import connect
 from netvigil.settings import Settings
@@ -45,13 +43,6 @@ def value(metric: str, instance: str, i: int, burst_at: int | None) -> float:
     if burst_at is not None and i == burst_at and k < 3:
         return 9e6
     return 1e6 * (1 + 0.01 * math.sin(i / 5 + k))
-
-
-@pytest.fixture
-def hook() -> Iterator[LocalReceiver]:
-    rec = LocalReceiver().start()
-    yield rec
-    rec.stop()
 
 
 def with_hook(settings: Settings, hook: LocalReceiver, tmp_path: Path) -> Settings:

@@ -48,15 +48,6 @@ def smtp() -> Iterator[tuple[MailBox, int]]:
         ctl.stop()
 
 
-@pytest.fixture
-def http() -> Iterator[LocalReceiver]:
-    rec = LocalReceiver().start()
-    try:
-        yield rec
-    finally:
-        rec.stop()
-
-
 def alert(key: str = "cpu/r1/") -> Alert:
     now = time.time()
     return Alert(
@@ -85,20 +76,20 @@ async def deliver(
 
 
 async def test_every_channel_reaches_its_local_receiver(
-    smtp: tuple[MailBox, int], http: LocalReceiver
+    smtp: tuple[MailBox, int], hook: LocalReceiver
 ) -> None:
     box, port = smtp
     config = {
         "receivers": [
             {"name": "mail", "type": "email", "host": "127.0.0.1", "port": port, "to": ["noc@example.org"]},
-            {"name": "am", "type": "webhook", "url": f"{http.url}/am"},
-            {"name": "slack", "type": "slack", "url": f"{http.url}/slack/T000/B000/XXXXXXXXXXXX"},
-            {"name": "teams", "type": "teams", "url": f"{http.url}/teams", "card": "adaptive"},
-            {"name": "tg", "type": "telegram", "api_base": http.url, "token": "${TG}", "chat_id": "42"},
+            {"name": "am", "type": "webhook", "url": f"{hook.url}/am"},
+            {"name": "slack", "type": "slack", "url": f"{hook.url}/slack/T000/B000/XXXXXXXXXXXX"},
+            {"name": "teams", "type": "teams", "url": f"{hook.url}/teams", "card": "adaptive"},
+            {"name": "tg", "type": "telegram", "api_base": hook.url, "token": "${TG}", "chat_id": "42"},
             {
                 "name": "sms",
                 "type": "sms",
-                "url": f"{http.url}/sms?to={{to}}",
+                "url": f"{hook.url}/sms?to={{to}}",
                 "auth_header": "Bearer ${SMSKEY}",
                 "to": ["+15550100"],
             },
@@ -111,7 +102,7 @@ async def test_every_channel_reaches_its_local_receiver(
     assert sorted((r.receiver, r.ok) for r in results) == [
         ("am", True), ("mail", True), ("slack", True), ("sms", True), ("teams", True), ("tg", True),
     ]  # fmt: skip
-    got = {r.path.split("?")[0].split("/")[1]: r for r in http.requests}
+    got = {r.path.split("?")[0].split("/")[1]: r for r in hook.requests}
     assert got["am"].body["version"] == "4" and got["am"].body["alerts"][0]["labels"]["alertname"] == "cpu"
     assert got["slack"].body["text"].startswith("[NetVigil CRITICAL]")
     assert got["teams"].body["attachments"][0]["content"]["type"] == "AdaptiveCard"
@@ -125,23 +116,23 @@ async def test_every_channel_reaches_its_local_receiver(
     assert all(TOKEN not in repr(r) for r in results)
 
 
-async def test_retries_with_backoff_then_success(http: LocalReceiver) -> None:
-    http.fail_first = 2
+async def test_retries_with_backoff_then_success(hook: LocalReceiver) -> None:
+    hook.fail_first = 2
     config = {
         "retry": {"attempts": 4, "backoff": 0.05, "factor": 2},
-        "receivers": [{"name": "am", "type": "webhook", "url": f"{http.url}/am"}],
+        "receivers": [{"name": "am", "type": "webhook", "url": f"{hook.url}/am"}],
         "routes": [{"receivers": ["am"]}],
     }
     (r,) = await deliver(config, [Notification(alert(), "firing")])
-    assert r.ok and r.attempts == 3 and len(http.requests) == 1
+    assert r.ok and r.attempts == 3 and len(hook.requests) == 1
 
 
-async def test_failures_are_reported_masked(http: LocalReceiver) -> None:
-    http.status = 404
+async def test_failures_are_reported_masked(hook: LocalReceiver) -> None:
+    hook.status = 404
     config = {
         "retry": {"attempts": 3, "backoff": 0.01},
         "receivers": [
-            {"name": "tg", "type": "telegram", "api_base": http.url, "token": "${TG}", "chat_id": "1"},
+            {"name": "tg", "type": "telegram", "api_base": hook.url, "token": "${TG}", "chat_id": "1"},
             {
                 "name": "dead",
                 "type": "telegram",
@@ -161,12 +152,12 @@ async def test_failures_are_reported_masked(http: LocalReceiver) -> None:
         assert TOKEN not in r.error and "telegram-secret" not in repr(r)
 
 
-async def test_slow_receiver_does_not_block_submit(http: LocalReceiver) -> None:
-    http.delay = 1.0
+async def test_slow_receiver_does_not_block_submit(hook: LocalReceiver) -> None:
+    hook.delay = 1.0
     cfg = parse_notify_config(
         {
             "workers": 2,
-            "receivers": [{"name": "am", "type": "webhook", "url": f"{http.url}/am"}],
+            "receivers": [{"name": "am", "type": "webhook", "url": f"{hook.url}/am"}],
             "routes": [{"receivers": ["am"]}],
         },
         environ={},
