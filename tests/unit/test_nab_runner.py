@@ -88,3 +88,25 @@ def test_loco_chooses_each_threshold_without_the_held_out_category() -> None:
     weak = [same[0], np.zeros(n)]
     weak[1][600] = 0.3
     assert loco(corpus, weak)["standard"] == pytest.approx(50.0)
+
+
+def test_loco_detail_matches_loco_and_reports_each_held_out_category() -> None:
+    from models.nab.crosscheck import loco, loco_detail
+    from models.nab.data import NabSeries
+
+    n = 1000
+    ts = 1_700_000_000.0 + 300.0 * np.arange(n)
+    corpus = [
+        NabSeries(key, ts, np.zeros(n), [str(t) for t in ts], [(600, 700)])
+        for key in ("catA/a.csv", "catB/b.csv")
+    ]
+    scores = [np.zeros(n), np.zeros(n)]
+    scores[0][600] = 0.8
+    scores[1][600] = 0.3
+    detail = loco_detail(corpus, scores)
+    for profile, value in loco(corpus, scores).items():
+        assert detail[profile]["pooled"] == pytest.approx(value, abs=0.05)
+    cats = detail["standard"]["categories"]
+    assert cats["catB"]["threshold"] == pytest.approx(0.8)  # chosen on A, misses B's window
+    assert cats["catB"]["score"] == pytest.approx(0.0)
+    assert cats["catA"]["score"] == pytest.approx(100.0)
