@@ -117,17 +117,35 @@ class DetectorBank(ABC):
         return list(self._keys)
 
     def index(self, keys: Sequence[str]) -> np.ndarray:
-        """Row index of each key, creating (empty) state for keys not seen before."""
+        """Row index of each key, creating (empty) state for keys not seen before.
+
+        New keys get their rows in order (freed rows first), then the arrays
+        grow and the new rows are reset once for the whole call: a cold
+        worker meets a million new series, and a reset per key (an
+        allocation per field each) cost more than scoring them.
+        """
         out = np.empty(len(keys), dtype=np.int64)
+        new_rows: list[int] = []
         for i, key in enumerate(keys):
             row = self._keys.get(key)
             if row is None:
                 row = self._free.pop() if self._free else len(self._keys) + len(self._free)
-                self._ensure(row + 1)
-                self._reset_rows(np.array([row]))
                 self._keys[key] = row
+                new_rows.append(row)
             out[i] = row
+        if new_rows:
+            self._grow_to(max(new_rows) + 1)
+            self._reset_rows(np.array(new_rows, dtype=np.int64))
         return out
+
+    def _grow_to(self, n: int) -> None:
+        """``_ensure`` by doublings, as growing one new row at a time would have (same capacity)."""
+        if not self._state:
+            self._ensure(1)
+        cap = len(next(iter(self._state.values())))
+        while cap < n:
+            cap *= 2
+        self._ensure(cap)
 
     def index_ids(self, ids: np.ndarray) -> np.ndarray:
         """``index([str(i) for i in ids])`` for integer keys, looked up in numpy (no str per point).
