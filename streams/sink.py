@@ -172,6 +172,13 @@ class Sink:
         out: list[Ids | None] = [cache.lookup(b.device, *sh) for b, sh in zip(batches, shapes, strict=True)]
         todo = [i for i, ids in enumerate(out) if ids is None]
         if todo:
+            # Most misses are series PostgreSQL already has (a worker that just started or took over
+            # partitions): fetch them by device, one short array, before inserting what is left.
+            await self._load_series(list(dict.fromkeys(batches[i].device for i in todo)))
+            for i in todo:
+                out[i] = cache.lookup(batches[i].device, *shapes[i])
+            todo = [i for i in todo if out[i] is None]
+        if todo:
             units: dict[SeriesKey, str] = {}
             for i in todo:
                 b = batches[i]
@@ -188,6 +195,22 @@ class Sink:
             for i in todo:
                 out[i] = cache.ids_of(batches[i].device, *shapes[i])
         return [ids for ids in out if ids is not None]
+
+    async def _load_series(self, devices: Sequence[str]) -> None:
+        """Cache the ids of every series PostgreSQL has for ``devices``."""
+        conn = await self.connect()
+        async with conn.transaction():
+            cur = await conn.execute(
+                "SELECT device, metric, instance, id FROM series WHERE device = ANY(%s::text[])",
+                (list(devices),),
+                binary=True,
+            )
+            rows = await cur.fetchall()
+        per_device: dict[str, dict[tuple[str, str], int]] = {}
+        for d, metric, inst, sid in rows:
+            per_device.setdefault(d, {})[(metric, inst)] = sid
+        for d, ids in per_device.items():
+            self.series.add(d, ids)
 
     async def _insert_series(self, units: dict[SeriesKey, str]) -> dict[SeriesKey, int]:
         """Insert the series not in PostgreSQL yet; the ids of all of ``units``."""
