@@ -8,7 +8,7 @@ import uuid
 from netvigil.db import connect
 from netvigil.records import Metric, MetricBatch
 from netvigil.settings import Settings
-from streams.sink import Sink
+from streams.sink import Sink, text_array
 
 
 def _batch(device: str, metrics: list[tuple[str, str]], ts: float) -> MetricBatch:
@@ -47,3 +47,13 @@ async def test_a_cold_cache_reuses_stored_series_and_inserts_new_ones(pg_stack: 
     assert got[0].tolist() == [after_a[k] for k in second]
     assert got[1].tolist() == [after_b[k] for k in first]
     assert got[2].tolist() == [after_a[k] for k in first]
+
+
+def test_text_array_parameters_round_trip(pg_stack: Settings) -> None:
+    cases = [[""], ["", ""], ["a", "", "b"], ["ünï", "x y", "/", "Gi0/1.100"], ["a\x1fb", "c"], ["\x1f"]]
+    with connect(pg_stack) as conn:
+        for values in cases:
+            sql, param = text_array(values)
+            row = conn.execute(f"SELECT {sql}", (param,), binary=True).fetchone()
+            assert row is not None and row[0] == values, values
+    assert text_array(["a\x1fb"])[0] == "%s::text[]"  # the separator inside a value: sent as a list
