@@ -98,10 +98,18 @@ class DetectorBank(ABC):
         if n <= cap:
             return
         new_cap = max(n, 2 * cap)
-        grown = self._alloc(new_cap)
-        for k, arr in self._state.items():
-            grown[k][:cap] = arr
-        self._state = grown
+        # One field at a time: the old and new copies of the whole bank never coexist (at a
+        # million series a bank is ~1 GB; growing it all at once made the worker's peak RSS).
+        fresh = self._alloc(1)
+        for k, one in fresh.items():
+            old = self._state.pop(k, None)
+            grown = np.empty((new_cap, *one.shape[1:]), dtype=one.dtype)
+            grown[cap:] = one[0]
+            grown[:cap] = one[0] if old is None else old
+            self._state[k] = grown
+            del old
+        for k in [k for k in self._state if k not in fresh]:
+            del self._state[k]  # a field no longer declared (restored from an older snapshot)
         log.debug("%s bank grown to %d series", self.name, new_cap)
 
     def _reset_rows(self, rows: np.ndarray) -> None:
