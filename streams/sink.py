@@ -213,7 +213,11 @@ class Sink:
             self.series.add(d, ids)
 
     async def _insert_series(self, units: dict[SeriesKey, str]) -> dict[SeriesKey, int]:
-        """Insert the series not in PostgreSQL yet; the ids of all of ``units``."""
+        """Insert the series not in PostgreSQL yet; the ids of all of ``units``.
+
+        ``RETURNING`` gives the ids of the rows inserted; only series someone
+        else inserted meanwhile (a conflict) are looked up afterwards.
+        """
         if not units:
             return {}
         conn = await self.connect()
@@ -224,21 +228,28 @@ class Sink:
         )
         found: dict[SeriesKey, int] = {}
         async with conn.transaction():
-            await conn.execute(
-                "INSERT INTO series (device, metric, instance, unit)"
-                f" SELECT * FROM unnest({dev[0]}, {met[0]}, {inst[0]}, {unit[0]}) ON CONFLICT DO NOTHING",
-                (dev[1], met[1], inst[1], unit[1]),
-                binary=True,
-            )
             cur = await conn.execute(
-                "SELECT s.id, s.device, s.metric, s.instance FROM series s"
-                f" JOIN unnest({dev[0]}, {met[0]}, {inst[0]}) AS u(d, m, i)"
-                " ON s.device = u.d AND s.metric = u.m AND s.instance = u.i",
-                (dev[1], met[1], inst[1]),
+                "INSERT INTO series (device, metric, instance, unit)"
+                f" SELECT * FROM unnest({dev[0]}, {met[0]}, {inst[0]}, {unit[0]}) ON CONFLICT DO NOTHING"
+                " RETURNING id, device, metric, instance",
+                (dev[1], met[1], inst[1], unit[1]),
                 binary=True,
             )
             for sid, d, m, i in await cur.fetchall():
                 found[(d, m, i)] = sid
+            rest = [k for k in missing if k not in found]
+            if rest:
+                cols = list(zip(*rest, strict=True))
+                dev, met, inst = (text_array(c) for c in cols)
+                cur = await conn.execute(
+                    "SELECT s.id, s.device, s.metric, s.instance FROM series s"
+                    f" JOIN unnest({dev[0]}, {met[0]}, {inst[0]}) AS u(d, m, i)"
+                    " ON s.device = u.d AND s.metric = u.m AND s.instance = u.i",
+                    (dev[1], met[1], inst[1]),
+                    binary=True,
+                )
+                for sid, d, m, i in await cur.fetchall():
+                    found[(d, m, i)] = sid
         return found
 
     async def write(self, ws: WriteSet) -> dict[str, int]:

@@ -57,3 +57,23 @@ def test_text_array_parameters_round_trip(pg_stack: Settings) -> None:
             row = conn.execute(f"SELECT {sql}", (param,), binary=True).fetchone()
             assert row is not None and row[0] == values, values
     assert text_array(["a\x1fb"])[0] == "%s::text[]"  # the separator inside a value: sent as a list
+
+
+async def test_inserting_series_another_worker_just_inserted_returns_their_ids(pg_stack: Settings) -> None:
+    """The RETURNING path gives new ids; series that conflict (inserted meanwhile) are looked up."""
+    a = f"sr-{uuid.uuid4().hex[:8]}"
+    first = Sink(pg_stack)
+    try:
+        made = await first._insert_series({(a, "cpu_load_pct", ""): "%", (a, "if_in_util_pct", "3"): "%"})
+    finally:
+        await first.close()
+    second = Sink(pg_stack)
+    try:
+        got = await second._insert_series(
+            {(a, "if_in_util_pct", "3"): "%", (a, "mem_used_pct", ""): "%", (a, "cpu_load_pct", ""): "%"}
+        )
+    finally:
+        await second.close()
+    stored = _ids(pg_stack, a)
+    assert made == {(a, m, i): stored[(m, i)] for m, i in [("cpu_load_pct", ""), ("if_in_util_pct", "3")]}
+    assert got == {(a, m, i): sid for (m, i), sid in stored.items()}
