@@ -85,6 +85,29 @@ class Publisher:
         if wait:
             await fut
 
+    async def send_many(self, topic: str, records: Sequence[Record]) -> list[asyncio.Future[Any]]:
+        """:meth:`send` for many records of ``topic``, sent as whole producer batches.
+
+        Each record is checked and validated as :meth:`send` does (an invalid
+        one goes to the dead-letter topic with its reason) and keyed the same
+        way, so every record lands on the partition ``send`` would choose, in
+        order; the rest go out through :meth:`send_encoded_batch` (one
+        producer call per partition batch instead of ~50 us per record).
+        Returns the delivery futures of the batches (not awaited here).
+        """
+        spec = TOPICS[topic]
+        items: list[tuple[bytes | None, bytes]] = []
+        for record in records:
+            if spec.record is not type(record):
+                raise TypeError(f"topic {topic} carries {spec.record.__name__}, not {type(record).__name__}")
+            try:
+                record.validate()
+            except RecordError as exc:
+                await self.send_dead_letter(topic, exc.reason, encode(record))
+                continue
+            items.append((key_for(record, topic), encode(record)))
+        return await self.send_encoded_batch(topic, items) if items else []
+
     async def send_raw(self, topic: str, payload: bytes, key: bytes | None) -> asyncio.Future[Any]:
         """Send pre-encoded bytes (benchmarks and replays); returns the delivery future."""
         self.counts[topic] += 1

@@ -8,6 +8,7 @@ overrides settings.streams.metrics_port so two can run on one machine).
 from __future__ import annotations
 
 import logging
+import time
 
 import click
 
@@ -44,6 +45,7 @@ def worker(
 
     from streams.agents import REGISTRARS, register_all
     from streams.app import create_app
+    from streams.gcpolicy import GcPolicy, apply
     from streams.monitoring import serve
 
     settings = get_settings(ctx)
@@ -60,6 +62,14 @@ def worker(
     app = create_app(settings, datadir=home)
     names = tuple(a.strip() for a in agents.split(",") if a.strip()) if agents else REGISTRARS
     register_all(app, settings, names)
+    policy = GcPolicy(start=time.monotonic())
+
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # faust decorators are untyped
+    async def gc_policy() -> None:
+        action = policy.due(time.monotonic())
+        if action is not None:
+            apply(action)
+
     serve(settings.streams.metrics_port)
     logging.getLogger(__name__).info("worker %s starting", settings.streams.app_id)
     faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()

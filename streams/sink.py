@@ -172,6 +172,13 @@ class Sink:
         out: list[Ids | None] = [cache.lookup(b.device, *sh) for b, sh in zip(batches, shapes, strict=True)]
         todo = [i for i, ids in enumerate(out) if ids is None]
         if todo:
+            # Most misses are series PostgreSQL already has (a worker that just started or took over
+            # partitions): fetch them by device, one short array, before inserting what is left.
+            await self._load_series(list(dict.fromkeys(batches[i].device for i in todo)))
+            for i in todo:
+                out[i] = cache.lookup(batches[i].device, *shapes[i])
+            todo = [i for i in todo if out[i] is None]
+        if todo:
             units: dict[SeriesKey, str] = {}
             for i in todo:
                 b = batches[i]
@@ -189,30 +196,60 @@ class Sink:
                 out[i] = cache.ids_of(batches[i].device, *shapes[i])
         return [ids for ids in out if ids is not None]
 
+    async def _load_series(self, devices: Sequence[str]) -> None:
+        """Cache the ids of every series PostgreSQL has for ``devices``."""
+        conn = await self.connect()
+        async with conn.transaction():
+            cur = await conn.execute(
+                "SELECT device, metric, instance, id FROM series WHERE device = ANY(%s::text[])",
+                (list(devices),),
+                binary=True,
+            )
+            rows = await cur.fetchall()
+        per_device: dict[str, dict[tuple[str, str], int]] = {}
+        for d, metric, inst, sid in rows:
+            per_device.setdefault(d, {})[(metric, inst)] = sid
+        for d, ids in per_device.items():
+            self.series.add(d, ids)
+
     async def _insert_series(self, units: dict[SeriesKey, str]) -> dict[SeriesKey, int]:
-        """Insert the series not in PostgreSQL yet; the ids of all of ``units``."""
+        """Insert the series not in PostgreSQL yet; the ids of all of ``units``.
+
+        ``RETURNING`` gives the ids of the rows inserted; only series someone
+        else inserted meanwhile (a conflict) are looked up afterwards.
+        """
         if not units:
             return {}
         conn = await self.connect()
         missing = list(units)
         cols = list(zip(*missing, strict=True))
+        dev, met, inst, unit = (
+            text_array(c) for c in (cols[0], cols[1], cols[2], [units[k] for k in missing])
+        )
         found: dict[SeriesKey, int] = {}
         async with conn.transaction():
-            await conn.execute(
-                "INSERT INTO series (device, metric, instance, unit)"
-                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
-                (list(cols[0]), list(cols[1]), list(cols[2]), [units[k] for k in missing]),
-                binary=True,
-            )
             cur = await conn.execute(
-                "SELECT s.id, s.device, s.metric, s.instance FROM series s"
-                " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS u(d, m, i)"
-                " ON s.device = u.d AND s.metric = u.m AND s.instance = u.i",
-                (list(cols[0]), list(cols[1]), list(cols[2])),
+                "INSERT INTO series (device, metric, instance, unit)"
+                f" SELECT * FROM unnest({dev[0]}, {met[0]}, {inst[0]}, {unit[0]}) ON CONFLICT DO NOTHING"
+                " RETURNING id, device, metric, instance",
+                (dev[1], met[1], inst[1], unit[1]),
                 binary=True,
             )
             for sid, d, m, i in await cur.fetchall():
                 found[(d, m, i)] = sid
+            rest = [k for k in missing if k not in found]
+            if rest:
+                cols = list(zip(*rest, strict=True))
+                dev, met, inst = (text_array(c) for c in cols)
+                cur = await conn.execute(
+                    "SELECT s.id, s.device, s.metric, s.instance FROM series s"
+                    f" JOIN unnest({dev[0]}, {met[0]}, {inst[0]}) AS u(d, m, i)"
+                    " ON s.device = u.d AND s.metric = u.m AND s.instance = u.i",
+                    (dev[1], met[1], inst[1]),
+                    binary=True,
+                )
+                for sid, d, m, i in await cur.fetchall():
+                    found[(d, m, i)] = sid
         return found
 
     async def write(self, ws: WriteSet) -> dict[str, int]:
@@ -299,6 +336,24 @@ class Sink:
             )
             if neighbours:
                 await cur.executemany(_LLDP_SQL, [(device, *n, device) for n in neighbours])
+
+
+_SEP = "\x1f"
+
+
+def text_array(values: Sequence[str]) -> tuple[str, str | list[str]]:
+    """A ``text[]`` query parameter as (SQL expression, value), cheap to send.
+
+    psycopg dumps a list parameter element by element in Python (a third of
+    a cold worker's time went there, inserting series); one string joined by
+    the unit separator and split by PostgreSQL costs a single ``str.join``.
+    A leading separator keeps empty strings (``string_to_array('', ...)`` is
+    ``{}``); a value that holds the separator itself falls back to the list.
+    """
+    joined = _SEP + _SEP.join(values)
+    if joined.count(_SEP) != len(values):
+        return "%s::text[]", list(values)
+    return "(string_to_array(%s::text, chr(31)))[2:]", joined
 
 
 def copy_payload(batches: Sequence[MetricBatch], ids: Sequence[Ids]) -> bytes | None:

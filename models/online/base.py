@@ -98,10 +98,19 @@ class DetectorBank(ABC):
         if n <= cap:
             return
         new_cap = max(n, 2 * cap)
-        grown = self._alloc(new_cap)
-        for k, arr in self._state.items():
-            grown[k][:cap] = arr
-        self._state = grown
+        # One field at a time: the old and new copies of the whole bank never coexist (at a
+        # million series the default bank is ~1.3 GB). The scale bench's peak RSS did not
+        # move measurably with it (~3.05 GB before and after): the peak is elsewhere.
+        fresh = self._alloc(1)
+        for k, one in fresh.items():
+            old = self._state.pop(k, None)
+            grown = np.empty((new_cap, *one.shape[1:]), dtype=one.dtype)
+            grown[cap:] = one[0]
+            grown[:cap] = one[0] if old is None else old
+            self._state[k] = grown
+            del old
+        for k in [k for k in self._state if k not in fresh]:
+            del self._state[k]  # a field no longer declared (restored from an older snapshot)
         log.debug("%s bank grown to %d series", self.name, new_cap)
 
     def _reset_rows(self, rows: np.ndarray) -> None:
@@ -117,17 +126,35 @@ class DetectorBank(ABC):
         return list(self._keys)
 
     def index(self, keys: Sequence[str]) -> np.ndarray:
-        """Row index of each key, creating (empty) state for keys not seen before."""
+        """Row index of each key, creating (empty) state for keys not seen before.
+
+        New keys get their rows in order (freed rows first), then the arrays
+        grow and the new rows are reset once for the whole call: a cold
+        worker meets a million new series, and a reset per key (an
+        allocation per field each) cost more than scoring them.
+        """
         out = np.empty(len(keys), dtype=np.int64)
+        new_rows: list[int] = []
         for i, key in enumerate(keys):
             row = self._keys.get(key)
             if row is None:
                 row = self._free.pop() if self._free else len(self._keys) + len(self._free)
-                self._ensure(row + 1)
-                self._reset_rows(np.array([row]))
                 self._keys[key] = row
+                new_rows.append(row)
             out[i] = row
+        if new_rows:
+            self._grow_to(max(new_rows) + 1)
+            self._reset_rows(np.array(new_rows, dtype=np.int64))
         return out
+
+    def _grow_to(self, n: int) -> None:
+        """``_ensure`` by doublings, as growing one new row at a time would have (same capacity)."""
+        if not self._state:
+            self._ensure(1)
+        cap = len(next(iter(self._state.values())))
+        while cap < n:
+            cap *= 2
+        self._ensure(cap)
 
     def index_ids(self, ids: np.ndarray) -> np.ndarray:
         """``index([str(i) for i in ids])`` for integer keys, looked up in numpy (no str per point).

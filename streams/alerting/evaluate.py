@@ -49,7 +49,11 @@ class Evaluator(NoDataSweep):
 
     def set_rules(self, rules: RuleSet) -> None:
         self.rules = rules
-        self._by_metric = rules.by_metric()
+        # per metric: (rule, whether its selector must be checked); most rules match everything
+        self._by_metric = {
+            metric: [(r, not r.match.matches_everything()) for r in rs]
+            for metric, rs in rules.by_metric().items()
+        }
         self._by_name = {r.name: r for r in rules.rules}
         self._device_nodata = [r for r in rules.of_type("nodata") if not r.metric]
         self._default_nodata = rules.policy.nodata_default()
@@ -103,8 +107,8 @@ class Evaluator(NoDataSweep):
                     }
                 if m.instance in admin_down:
                     value = 1
-            for rule in rules:
-                if not rule.match.matches(batch.device, m.instance, tags):
+            for rule, check in rules:
+                if check and not rule.match.matches(batch.device, m.instance, tags):
                     continue
                 if rule.type == "nodata":
                     if rule.source in ("any", batch.source):

@@ -61,7 +61,7 @@ SeriesKey = tuple[str, str, str]  # (rule, device, instance)
 Timer = tuple[float, float] | None  # (breach since, last sample) or None: no pending timer
 
 
-@dataclass
+@dataclass(slots=True)
 class Series:
     breach_since: float | None = None
     active: bool = False

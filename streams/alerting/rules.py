@@ -129,6 +129,10 @@ class Selector(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     instance: str = "*"
     tags: dict[str, str] = msgspec.field(default_factory=dict)
 
+    def matches_everything(self) -> bool:
+        """True when :meth:`matches` is true whatever it is given (no device, instance or tag filter)."""
+        return self.device == "*" and self.instance == "*" and not self.tags
+
     def matches(self, device: str, instance: str, device_tags: dict[str, str]) -> bool:
         if self.device != "*" and not fnmatch.fnmatchcase(device, self.device):
             return False

@@ -447,8 +447,7 @@ class AnomalyStage:
                     del self._scores[: len(self._scores) - cap]
         if self.publisher is not None and records:
             try:
-                for rec in records:
-                    await self.publisher.send("anomaly", rec)
+                await self.publisher.send_many("anomaly", records)
             except Exception as exc:  # stored rows are the truth; the topic is a live feed
                 log.error("publishing %d anomaly scores failed: %s", len(records), exc)
         with contextlib.suppress(Exception):

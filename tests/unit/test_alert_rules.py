@@ -129,6 +129,22 @@ def test_below_direction_and_selectors() -> None:
     assert sig.severity == "critical"
 
 
+@pytest.mark.parametrize(
+    "match",
+    [{}, {"device": "*"}, {"instance": "*"}, {"instance": ""}, {"device": "db-*"}, {"tags": {"role": "db"}},
+     {"device": "*", "instance": "*", "tags": {}}],
+)  # fmt: skip
+def test_a_selector_that_matches_everything_says_so(match: dict) -> None:
+    """The evaluator skips ``matches`` for such selectors: it must then be true for any series."""
+    (rule,) = rules({"name": "r", "metric": "m", "levels": {"warning": 1}, "match": match}).rules  # type: ignore[attr-defined]
+    probes = [("db-1", "", {"role": "db"}), ("web-1", "3", {}), ("", "x", {"role": "web"})]
+    answers = {rule.match.matches(d, i, t) for d, i, t in probes}
+    if rule.match.matches_everything():
+        assert answers == {True}
+    else:
+        assert answers == {True, False}
+
+
 def test_flagged_values_are_not_alerted() -> None:
     rs = rules({"name": "u", "metric": "if_in_util_pct", "levels": {"warning": 80}})
     ev = Evaluator(rs)  # type: ignore[arg-type]

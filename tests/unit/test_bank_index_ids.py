@@ -33,6 +33,30 @@ def test_index_ids_matches_index_with_new_repeated_and_removed_keys(name: str) -
 
 
 @pytest.mark.parametrize("name", DETECTORS)
+def test_index_of_many_new_keys_at_once_equals_one_key_at_a_time(name: str) -> None:
+    """The batched reset of new rows leaves exactly the state a per-key reset left, freed rows too."""
+    rng = np.random.default_rng(2)
+    batched, single = make_detector(name), make_detector(name)
+    for step in range(12):
+        keys = [str(k) for k in rng.integers(0, 3000, rng.integers(1, 900)).tolist()]
+        rows = batched.index(keys)
+        assert rows.tolist() == [int(single.index([k])[0]) for k in keys]
+        for k, arr in batched._state.items():  # learned state in the rows (a reused row must be reset)
+            noise = rng.integers(1, 200, (len(rows), *arr.shape[1:])).astype(arr.dtype)
+            arr[rows] = noise
+            single._state[k][rows] = noise
+        if step % 4 == 2:
+            gone = [str(k) for k in rng.choice(3000, 400, replace=False).tolist()]
+            batched.remove(gone)
+            single.remove(gone)
+    assert batched.keys() == single.keys()
+    assert batched._free == single._free
+    assert batched._state.keys() == single._state.keys()
+    for k, arr in batched._state.items():
+        np.testing.assert_array_equal(arr, single._state[k], err_msg=k)  # capacity included
+
+
+@pytest.mark.parametrize("name", DETECTORS)
 def test_banks_with_string_keys_restore_and_are_found_by_id(name: str) -> None:
     old = make_detector(name)
     rows = old.index(["12", "5", "99"])  # as a worker before index_ids keyed its banks
