@@ -69,18 +69,10 @@ class Publisher:
         Without ``wait`` the send is batched; call :meth:`flush` before
         acknowledging anything upstream (an SNMP inform, a TCP syslog batch).
         """
-        if TOPICS[topic].record is not type(record):
-            raise TypeError(
-                f"topic {topic} carries {TOPICS[topic].record.__name__}, not {type(record).__name__}"
-            )
-        try:
-            record.validate()
-        except RecordError as exc:
-            await self.send_dead_letter(topic, exc.reason, encode(record))
+        payload = await self._checked(topic, record)
+        if payload is None:
             return
-        fut = await self._producer.send(
-            self.settings.topic(topic), encode(record), key=key_for(record, topic)
-        )
+        fut = await self._producer.send(self.settings.topic(topic), payload, key=key_for(record, topic))
         self.counts[topic] += 1
         if wait:
             await fut
@@ -95,18 +87,29 @@ class Publisher:
         producer call per partition batch instead of ~50 us per record).
         Returns the delivery futures of the batches (not awaited here).
         """
-        spec = TOPICS[topic]
         items: list[tuple[bytes | None, bytes]] = []
         for record in records:
-            if spec.record is not type(record):
-                raise TypeError(f"topic {topic} carries {spec.record.__name__}, not {type(record).__name__}")
-            try:
-                record.validate()
-            except RecordError as exc:
-                await self.send_dead_letter(topic, exc.reason, encode(record))
-                continue
-            items.append((key_for(record, topic), encode(record)))
+            payload = await self._checked(topic, record)
+            if payload is not None:
+                items.append((key_for(record, topic), payload))
         return await self.send_encoded_batch(topic, items) if items else []
+
+    async def _checked(self, topic: str, record: Record) -> bytes | None:
+        """``record`` encoded if it is valid for ``topic``; None once an invalid one is dead-lettered.
+
+        A record of the wrong type is a programming error (TypeError), not bad input.
+        """
+        if TOPICS[topic].record is not type(record):
+            raise TypeError(
+                f"topic {topic} carries {TOPICS[topic].record.__name__}, not {type(record).__name__}"
+            )
+        payload = encode(record)
+        try:
+            record.validate()
+        except RecordError as exc:
+            await self.send_dead_letter(topic, exc.reason, payload)
+            return None
+        return payload
 
     async def send_raw(self, topic: str, payload: bytes, key: bytes | None) -> asyncio.Future[Any]:
         """Send pre-encoded bytes (benchmarks and replays); returns the delivery future."""
